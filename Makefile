@@ -1,0 +1,61 @@
+# `make` sets everything up, builds the student release and executes every notebook headless.
+# `make test` sets everything up and runs lint, unit tests, instructor tests and nbval on the notebooks.
+PYTHON ?= python3
+FASHION_DIR := /usr/share/datasets/fashion-mnist
+export PIP_ROOT_USER_ACTION := ignore
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+NOTEBOOKS := assignment1/two_layer_net.ipynb \
+	assignment2/FullyConnectedNets.ipynb assignment2/BatchNormalization.ipynb \
+	assignment2/Dropout.ipynb assignment2/ConvolutionalNetworks.ipynb
+
+.PHONY: all setup build test lint unit instructor-tests nbval bench release validate notebooks clean
+
+all: setup release notebooks
+
+setup: .setup-done
+
+# Re-run the install only when what it installs from changes. The editable install compiles the
+# Cython extension in place; `make build` recompiles it after an edit of the .pyx.
+.setup-done: requirements.txt pyproject.toml setup.py cs231n/im2col_cython.pyx instructor/pyproject.toml
+	@if [ ! -d $(FASHION_DIR) ]; then \
+	  if command -v apt-get >/dev/null; then \
+	    $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dataset-fashion-mnist; \
+	  else echo "apt-get not found: run ./get_datasets.sh fashion_mnist to download Fashion-MNIST"; fi; \
+	fi
+	$(PYTHON) -m pip install -q -r requirements.txt
+	$(PYTHON) -m pip install -q --no-build-isolation -e . -e ./instructor
+	touch $@
+
+build: setup
+	$(PYTHON) setup.py -q build_ext --inplace
+
+test: setup lint unit instructor-tests nbval
+
+lint:
+	$(PYTHON) -m ruff check .
+
+unit:
+	$(PYTHON) -m pytest tests -q
+
+instructor-tests:
+	$(PYTHON) -m pytest instructor/tests -q
+
+nbval:
+	CS231N_DATASET=$${CS231N_DATASET:-fashion_mnist} $(PYTHON) -m pytest -q -p no:randomly --nbval-lax \
+	  --nbval-sanitize-with assignment_sanitize.cfg $(NOTEBOOKS)
+
+bench: setup
+	$(PYTHON) -m cs231n.bench
+
+release: setup
+	coursekit release --out build/release
+
+validate: setup
+	coursekit validate
+
+notebooks: setup
+	coursekit run-notebooks --out build/notebooks
+
+clean:
+	rm -rf build dist *.egg-info .setup-done cs231n/*.so cs231n/im2col_cython.c
