@@ -1,0 +1,610 @@
+"""The Solver: minibatch training loop with accuracy tracking, checkpoints and resume."""
+
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from cs231n import optim
+
+# Bumped whenever the checkpoint layout changes, so an old file fails with a clear message.
+CHECKPOINT_VERSION = 1
+
+_DEFAULTS = {
+    "update_rule": "sgd",
+    "optim_config": None,
+    "lr_decay": 1.0,
+    "batch_size": 100,
+    "num_epochs": 10,
+    "num_train_samples": 1000,
+    "num_val_samples": None,
+    "checkpoint_name": None,
+    "print_every": 10,
+    "verbose": True,
+    "progress": None,
+    "augment": None,
+    "resume": None,
+}
+
+# Hyper-parameters a checkpoint carries; passing one explicitly together with resume= overrides it.
+_RESUMED_HYPERPARAMS = (
+    "update_rule",
+    "lr_decay",
+    "batch_size",
+    "num_epochs",
+    "num_train_samples",
+    "num_val_samples",
+)
+
+
+class TrainingDivergedError(FloatingPointError):
+    """Raised by Solver when the training loss becomes NaN or infinite."""
+
+
+def _update_rules():
+    """Return {name: function} for the public update rules defined in cs231n.optim."""
+    return {
+        name: fn
+        for name, fn in vars(optim).items()
+        if callable(fn) and not name.startswith("_") and getattr(fn, "__module__", None) == optim.__name__
+    }
+
+
+def _resolve_update_rule(rule):
+    """Return the update function named by rule, or rule itself if it is callable."""
+    if callable(rule):
+        return rule
+    rules = _update_rules()
+    if rule not in rules:
+        raise ValueError(
+            f'Invalid update_rule "{rule}"; use one of {sorted(rules)} or pass a function '
+            "update(w, dw, config) -> (next_w, config)"
+        )
+    return rules[rule]
+
+
+def _copy_arrays(d):
+    """Return a copy of dict d in which array values are copied too."""
+    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in d.items()}
+
+
+def _running_stats(model):
+    """Return a copy of the array entries (running statistics) of each dict in model.bn_params."""
+    return [
+        {k: v.copy() for k, v in bn.items() if isinstance(v, np.ndarray)}
+        for bn in getattr(model, "bn_params", None) or []
+    ]
+
+
+def _scalar(value):
+    """Turn a 0-d array loaded from a checkpoint back into a Python scalar."""
+    return value.item() if value.ndim == 0 else value
+
+
+class Solver:
+    """
+    A Solver encapsulates all the logic necessary for training classification
+    models. The Solver performs stochastic gradient descent using different
+    update rules defined in optim.py.
+
+    The solver accepts both training and validation data and labels so it can
+    periodically check classification accuracy on both training and validation
+    data to watch out for overfitting.
+
+    To train a model, you will first construct a Solver instance, passing the
+    model, dataset, and various options (learning rate, batch size, etc) to the
+    constructor. You will then call the train() method to run the optimization
+    procedure and train the model.
+
+    After the train() method returns, model.params will contain the parameters
+    that performed best on the validation set over the course of training (and
+    model.bn_params the running statistics that went with them).
+    In addition, the instance variable solver.loss_history will contain a list
+    of all losses encountered during training and the instance variables
+    solver.train_acc_history and solver.val_acc_history will be lists of the
+    accuracies of the model on the training and validation set at each epoch.
+
+    Example usage might look something like this:
+
+    data = {
+      'X_train': # training data
+      'y_train': # training labels
+      'X_val': # validation data
+      'y_val': # validation labels
+    }
+    model = MyAwesomeModel(hidden_size=100, reg=10)
+    solver = Solver(model, data,
+                    update_rule='sgd',
+                    optim_config={
+                      'learning_rate': 1e-4,
+                    },
+                    lr_decay=0.95,
+                    num_epochs=5, batch_size=200,
+                    print_every=100)
+    solver.train()
+
+    A Solver works on a model object that must conform to the following API:
+
+    - model.params must be a dictionary mapping string parameter names to numpy
+      arrays containing parameter values.
+
+    - model.loss(X, y) must be a function that computes training-time loss and
+      gradients, and test-time classification scores, with the following inputs
+      and outputs:
+
+      Inputs:
+      - X: Array giving a minibatch of input data of shape (N, d_1, ..., d_k)
+      - y: Array of labels, of shape (N,) giving labels for X where y[i] is the
+        label for X[i].
+
+      Returns:
+      If y is None, run a test-time forward pass and return:
+      - scores: Array of shape (N, C) giving classification scores for X where
+        scores[i, c] gives the score of class c for X[i].
+
+      If y is not None, run a training time forward and backward pass and
+      return a tuple of:
+      - loss: Scalar giving the loss
+      - grads: Dictionary with the same keys as self.params mapping parameter
+        names to gradients of the loss with respect to those parameters.
+
+    - model.bn_params (optional) is a list of dicts whose array entries are
+      running statistics; checkpoints save and restore them.
+    """
+
+    def __init__(self, model, data, **kwargs):
+        """
+        Construct a new Solver instance.
+
+        Required arguments:
+        - model: A model object conforming to the API described above
+        - data: A dictionary of training and validation data containing:
+          'X_train': Array, shape (N_train, d_1, ..., d_k) of training images
+          'X_val': Array, shape (N_val, d_1, ..., d_k) of validation images
+          'y_train': Array, shape (N_train,) of labels for training images
+          'y_val': Array, shape (N_val,) of labels for validation images
+          Other keys (X_test, class_names, ...) are ignored.
+
+        Optional arguments:
+        - update_rule: A string giving the name of an update rule in optim.py,
+          or a function with the same signature. Default is 'sgd'.
+        - optim_config: A dictionary containing hyperparameters that will be
+          passed to the chosen update rule. Each update rule requires different
+          hyperparameters (see optim.py) but all update rules require a
+          'learning_rate' parameter so that should always be present.
+        - lr_decay: A scalar for learning rate decay; after each epoch the
+          learning rate is multiplied by this value.
+        - batch_size: Size of minibatches used to compute loss and gradient
+          during training.
+        - num_epochs: The number of epochs to run for during training.
+        - print_every: Integer; training losses will be printed every
+          print_every iterations.
+        - verbose: Boolean; if set to false then no output will be printed
+          during training.
+        - progress: Boolean; show a progress bar (epoch and loss). Defaults to verbose.
+        - num_train_samples: Number of training samples used to check training
+          accuracy; default is 1000; set to None to use entire training set.
+        - num_val_samples: Number of validation samples to use to check val
+          accuracy; default is None, which uses the entire validation set.
+        - augment: A function X_batch -> X_batch applied to every training
+          minibatch (data augmentation), or None.
+        - checkpoint_name: If not None, then save a checkpoint
+          f"{checkpoint_name}_epoch_{epoch}.npz" after every epoch.
+        - resume: Path of a checkpoint to continue from (see load_checkpoint).
+          update_rule, lr_decay, batch_size, num_epochs, num_train_samples and
+          num_val_samples passed explicitly here override the checkpoint's; the
+          optimizer state, learning rates included, always comes from the checkpoint.
+        """
+        unknown = sorted(set(kwargs) - set(_DEFAULTS))
+        if unknown:
+            raise ValueError(
+                f"Unrecognized arguments {', '.join(unknown)}; valid ones are {', '.join(_DEFAULTS)}"
+            )
+        opts = {**_DEFAULTS, **kwargs}
+
+        self.model = model
+        self._set_data(data)
+
+        self.update_rule = _resolve_update_rule(opts["update_rule"])
+        self.optim_config = dict(opts["optim_config"] or {})
+        self.lr_decay = opts["lr_decay"]
+        self.batch_size = int(opts["batch_size"])
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {opts['batch_size']}")
+        self.num_epochs = opts["num_epochs"]
+        self.num_train_samples = opts["num_train_samples"]
+        self.num_val_samples = opts["num_val_samples"]
+        self.checkpoint_name = opts["checkpoint_name"]
+        self.print_every = opts["print_every"]
+        self.verbose = opts["verbose"]
+        self.progress = self.verbose if opts["progress"] is None else opts["progress"]
+        if opts["augment"] is not None and not callable(opts["augment"]):
+            raise ValueError("augment must be a function X_batch -> X_batch, or None")
+        self.augment = opts["augment"]
+
+        self._reset()
+
+        if opts["resume"] is not None:
+            overrides = {name: getattr(self, name) for name in _RESUMED_HYPERPARAMS if name in kwargs}
+            self.load_checkpoint(opts["resume"])
+            for name, value in overrides.items():
+                setattr(self, name, value)
+
+    def _set_data(self, data):
+        """Validate data and store its training and validation arrays."""
+        for key in ("X_train", "y_train", "X_val", "y_val"):
+            if key not in data:
+                raise ValueError(
+                    f"data has no '{key}'; pass a dict with X_train, y_train, X_val and y_val "
+                    "(e.g. from cs231n.data_utils.get_data)"
+                )
+        for split in ("train", "val"):
+            X, y = np.asarray(data[f"X_{split}"]), np.asarray(data[f"y_{split}"])
+            if X.ndim < 1 or y.ndim != 1 or X.shape[0] != y.shape[0]:
+                raise ValueError(
+                    f"X_{split} has shape {X.shape} but y_{split} has shape {y.shape}; "
+                    f"y_{split} must hold one label per row of X_{split}"
+                )
+            if not np.issubdtype(y.dtype, np.integer):
+                raise ValueError(
+                    f"y_{split} must hold integer class labels, got dtype {y.dtype}; "
+                    f"cast it with y_{split}.astype(np.int64)"
+                )
+            if split == "train" and X.shape[0] == 0:
+                raise ValueError("X_train is empty; the Solver needs at least one training example")
+            setattr(self, f"X_{split}", X)
+            setattr(self, f"y_{split}", y)
+
+    def _reset(self):
+        """
+        Set up some book-keeping variables for optimization. Don't call this
+        manually.
+        """
+        self.epoch = 0
+        self.iteration = 0
+        self.best_val_acc = 0
+        self.best_params = {}
+        self._best_running_stats = []
+        self.loss_history = []
+        self.train_acc_history = []
+        self.val_acc_history = []
+        self.last_checkpoint = None
+
+        # Make a deep copy of the optim_config for each parameter
+        self.optim_configs = {p: dict(self.optim_config) for p in self.model.params}
+
+    def _step(self):
+        """
+        Make a single gradient update. This is called by train() and should not
+        be called manually.
+        """
+        # Make a minibatch of training data
+        num_train = self.X_train.shape[0]
+        batch_mask = np.random.choice(num_train, self.batch_size)
+        X_batch = self.X_train[batch_mask]
+        y_batch = self.y_train[batch_mask]
+        if self.augment is not None:
+            X_batch = self.augment(X_batch)
+
+        # Compute loss and gradient
+        loss, grads = self.model.loss(X_batch, y_batch)
+        self.loss_history.append(float(loss))
+        if not np.isfinite(loss):
+            self._diverged(loss)
+
+        # Perform a parameter update
+        for p, w in self.model.params.items():
+            dw = grads[p]
+            next_w, next_config = self.update_rule(w, dw, self.optim_configs[p])
+            self.model.params[p] = next_w
+            self.optim_configs[p] = next_config
+        self.iteration += 1
+
+    def _diverged(self, loss):
+        """Restore the best parameters seen so far and raise TrainingDivergedError."""
+        if self.best_params:
+            self._swap_in_best()
+            kept = f"model.params now holds the best parameters (val acc {self.best_val_acc:.4f})"
+        else:
+            kept = "model.params holds the parameters before this step"
+        lr = self.optim_configs[next(iter(self.optim_configs))].get("learning_rate")
+        raise TrainingDivergedError(
+            f"training diverged: loss is {loss} at epoch {self.epoch}, iteration {self.iteration + 1}; "
+            f"{kept}. Lower the learning rate (now {lr}) or the weight scale."
+        )
+
+    def _swap_in_best(self):
+        """Put the best parameters, and the running statistics that went with them, into the model."""
+        self.model.params = dict(self.best_params)
+        for bn, stats in zip(getattr(self.model, "bn_params", None) or [], self._best_running_stats):
+            bn.update(_copy_arrays(stats))
+
+    def check_accuracy(self, X, y, num_samples=None, batch_size=100):
+        """
+        Check accuracy of the model on the provided data.
+
+        Inputs:
+        - X: Array of data, of shape (N, d_1, ..., d_k)
+        - y: Array of labels, of shape (N,)
+        - num_samples: If not None, subsample the data and only test the model
+          on num_samples datapoints.
+        - batch_size: Split X and y into batches of this size to avoid using
+          too much memory.
+
+        Returns:
+        - acc: Scalar giving the fraction of instances that were correctly
+          classified by the model.
+        """
+
+        # Maybe subsample the data
+        N = X.shape[0]
+        if num_samples is not None and N > num_samples:
+            mask = np.random.choice(N, num_samples)
+            N = num_samples
+            X = X[mask]
+            y = y[mask]
+        if N == 0:
+            return 0.0
+
+        # Compute predictions in batches; float32 halves the memory of each batch.
+        correct = 0
+        for start in range(0, N, batch_size):
+            X_batch = np.asarray(X[start : start + batch_size], dtype=np.float32)
+            scores = self.model.loss(X_batch)
+            correct += int(np.sum(np.argmax(scores, axis=1) == y[start : start + batch_size]))
+        return correct / N
+
+    def train(self):
+        """
+        Run optimization to train the model.
+
+        Continues from self.iteration, so a Solver restored from a checkpoint picks
+        up at the epoch after the one saved.
+        """
+        num_train = self.X_train.shape[0]
+        iterations_per_epoch = max(num_train // self.batch_size, 1)
+        num_iterations = self.num_epochs * iterations_per_epoch
+
+        bar = None
+        if self.progress and self.iteration < num_iterations:
+            bar = tqdm(total=num_iterations, initial=self.iteration, unit="it", desc="training")
+        say = bar.write if bar is not None else print
+
+        try:
+            for t in range(self.iteration, num_iterations):
+                self._step()
+
+                # Maybe print training loss
+                if self.verbose and t % self.print_every == 0:
+                    say(f"(Iteration {t + 1} / {num_iterations}) loss: {self.loss_history[-1]:f}")
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(
+                        epoch=f"{self.epoch}/{self.num_epochs}", loss=f"{self.loss_history[-1]:.4f}",
+                        refresh=False,
+                    )
+
+                # At the end of every epoch, increment the epoch counter and decay
+                # the learning rate.
+                epoch_end = (t + 1) % iterations_per_epoch == 0
+                if epoch_end:
+                    self.epoch += 1
+                    for k in self.optim_configs:
+                        self.optim_configs[k]["learning_rate"] *= self.lr_decay
+
+                # Check train and val accuracy on the first iteration, the last
+                # iteration, and at the end of each epoch.
+                first_it = t == 0
+                last_it = t == num_iterations - 1
+                if first_it or last_it or epoch_end:
+                    train_acc = self.check_accuracy(
+                        self.X_train, self.y_train, num_samples=self.num_train_samples
+                    )
+                    val_acc = self.check_accuracy(self.X_val, self.y_val, num_samples=self.num_val_samples)
+                    self.train_acc_history.append(train_acc)
+                    self.val_acc_history.append(val_acc)
+
+                    if self.verbose:
+                        say(
+                            f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; "
+                            f"val_acc: {val_acc:f}"
+                        )
+
+                    # Keep track of the best model
+                    if val_acc > self.best_val_acc or not self.best_params:
+                        self.best_val_acc = val_acc
+                        self.best_params = {k: v.copy() for k, v in self.model.params.items()}
+                        self._best_running_stats = _running_stats(self.model)
+
+                    if epoch_end and self.checkpoint_name is not None:
+                        self.save_checkpoint(f"{self.checkpoint_name}_epoch_{self.epoch}.npz")
+        finally:
+            if bar is not None:
+                bar.close()
+
+        # At the end of training swap the best params into the model
+        if self.best_params:
+            self._swap_in_best()
+
+    def _checkpoint_arrays(self):
+        """Return the solver's whole training state as a flat {name: array} dict, free of objects."""
+        arrays = {
+            "version": np.array(CHECKPOINT_VERSION),
+            "epoch": np.array(self.epoch),
+            "iteration": np.array(self.iteration),
+            "best_val_acc": np.array(self.best_val_acc, dtype=np.float64),
+            "loss_history": np.array(self.loss_history, dtype=np.float64),
+            "train_acc_history": np.array(self.train_acc_history, dtype=np.float64),
+            "val_acc_history": np.array(self.val_acc_history, dtype=np.float64),
+            "hyper/update_rule": np.array(getattr(self.update_rule, "__name__", "")),
+            "hyper/lr_decay": np.array(self.lr_decay, dtype=np.float64),
+            "hyper/batch_size": np.array(self.batch_size),
+            "hyper/num_epochs": np.array(self.num_epochs),
+        }
+        # None cannot be stored without pickle, so an absent key stands for it.
+        for name in ("num_train_samples", "num_val_samples"):
+            if getattr(self, name) is not None:
+                arrays[f"hyper/{name}"] = np.array(getattr(self, name))
+        kind, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
+        arrays.update({
+            "rng/keys": keys,
+            "rng/pos": np.array(pos),
+            "rng/has_gauss": np.array(has_gauss),
+            "rng/cached_gaussian": np.array(cached_gaussian, dtype=np.float64),
+        })
+        for name, value in self.model.params.items():
+            arrays[f"params/{name}"] = value
+        for name, value in self.best_params.items():
+            arrays[f"best_params/{name}"] = value
+        for i, stats in enumerate(_running_stats(self.model)):
+            for key, value in stats.items():
+                arrays[f"bn_params/{i}/{key}"] = value
+        for i, stats in enumerate(self._best_running_stats):
+            for key, value in stats.items():
+                arrays[f"best_bn_params/{i}/{key}"] = value
+        for name, config in self.optim_configs.items():
+            for key, value in config.items():
+                if not isinstance(value, (np.ndarray, int, float, np.number)):
+                    raise ValueError(
+                        f"optim_configs['{name}']['{key}'] is a {type(value).__name__}; "
+                        "checkpoints hold only arrays and numbers, so keep update-rule state numeric"
+                    )
+                arrays[f"optim/{name}/{key}"] = np.asarray(value)
+        return arrays
+
+    def save_checkpoint(self, path):
+        """
+        Write the training state to path as an .npz file, atomically and without pickle.
+
+        The file holds model.params, the running statistics of model.bn_params, the
+        per-parameter optimizer state, epoch, iteration, histories, best_val_acc,
+        best_params, the hyper-parameters and np.random's state, so that a Solver
+        restored from it continues exactly as the interrupted run would have.
+
+        Inputs:
+        - path: File to write; its folder must exist.
+        """
+        arrays = self._checkpoint_arrays()
+        folder = os.path.dirname(os.path.abspath(path))
+        # A crash mid-write must never leave a truncated file under the final name.
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp_", suffix=".npz")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **arrays)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        self.last_checkpoint = path
+        if self.verbose:
+            tqdm.write(f'Saving checkpoint to "{path}"')
+
+    def load_checkpoint(self, path):
+        """
+        Restore the training state saved by save_checkpoint, so train() continues
+        from the epoch after the one saved. Also restores np.random's state.
+
+        Inputs:
+        - path: An .npz file written by save_checkpoint.
+        """
+        if not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"checkpoint {path} does not exist; pass the path of a file written by save_checkpoint "
+                "(checkpoint_name + '_epoch_N.npz')"
+            )
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                arrays = {key: f[key] for key in f.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise ValueError(
+                f"checkpoint {path} is corrupt or not an .npz file ({exc}); delete it and "
+                "resume from an earlier epoch's checkpoint"
+            ) from exc
+        if "version" not in arrays or int(arrays["version"]) != CHECKPOINT_VERSION:
+            raise ValueError(
+                f"{path} is not a Solver checkpoint of version {CHECKPOINT_VERSION}; "
+                "resume from a file written by this version's Solver.save_checkpoint"
+            )
+        try:
+            self._restore(arrays, path)
+        except KeyError as exc:
+            raise ValueError(
+                f"checkpoint {path} lacks entry {exc}; it is incomplete, resume from another file"
+            ) from exc
+
+    def _restore(self, arrays, path):
+        """Apply the flat {name: array} dict of a checkpoint to the solver and its model."""
+        groups = {"params": {}, "best_params": {}, "bn_params": {}, "best_bn_params": {}, "optim": {}}
+        for key, value in arrays.items():
+            group, _, rest = key.partition("/")
+            if group in groups:
+                groups[group][rest] = value
+
+        model_params = self.model.params
+        saved = groups["params"]
+        if set(saved) != set(model_params) or any(saved[k].shape != model_params[k].shape for k in saved):
+            raise ValueError(
+                f"checkpoint {path} holds parameters "
+                f"{ {k: v.shape for k, v in sorted(saved.items())} } but the model has "
+                f"{ {k: v.shape for k, v in sorted(model_params.items())} }; build the same model "
+                "architecture as the run that wrote it"
+            )
+
+        bn_params = getattr(self.model, "bn_params", None) or []
+        stats = [{} for _ in bn_params]
+        best_stats = [{} for _ in bn_params]
+        for group, target in (("bn_params", stats), ("best_bn_params", best_stats)):
+            for key, value in groups[group].items():
+                i, _, name = key.partition("/")
+                if int(i) >= len(target):
+                    raise ValueError(
+                        f"checkpoint {path} has running statistics for layer {i} but the model has "
+                        f"{len(target)} normalization layers; build the same model architecture"
+                    )
+                target[int(i)][name] = value
+
+        rule_name = str(arrays["hyper/update_rule"])
+        if rule_name in _update_rules():
+            self.update_rule = _update_rules()[rule_name]
+        elif rule_name != getattr(self.update_rule, "__name__", None):
+            raise ValueError(
+                f"checkpoint {path} was trained with update rule '{rule_name}', which is not in "
+                f"cs231n.optim; pass update_rule={rule_name} to the Solver together with resume="
+            )
+        self.lr_decay = float(arrays["hyper/lr_decay"])
+        self.batch_size = int(arrays["hyper/batch_size"])
+        self.num_epochs = int(arrays["hyper/num_epochs"])
+        for name in ("num_train_samples", "num_val_samples"):
+            value = arrays.get(f"hyper/{name}")
+            setattr(self, name, None if value is None else int(value))
+
+        self.epoch = int(arrays["epoch"])
+        self.iteration = int(arrays["iteration"])
+        self.best_val_acc = float(arrays["best_val_acc"])
+        self.loss_history = arrays["loss_history"].tolist()
+        self.train_acc_history = arrays["train_acc_history"].tolist()
+        self.val_acc_history = arrays["val_acc_history"].tolist()
+
+        self.model.params = {k: saved[k] for k in model_params}
+        self.best_params = dict(groups["best_params"])
+        for bn, layer_stats in zip(bn_params, stats):
+            bn.update(layer_stats)
+        self._best_running_stats = best_stats if groups["best_bn_params"] else []
+
+        configs = {p: {} for p in model_params}
+        for key, value in groups["optim"].items():
+            name, _, entry = key.rpartition("/")
+            configs[name][entry] = _scalar(value)
+        self.optim_configs = configs
+
+        np.random.set_state((
+            "MT19937",
+            arrays["rng/keys"],
+            int(arrays["rng/pos"]),
+            int(arrays["rng/has_gauss"]),
+            float(arrays["rng/cached_gaussian"]),
+        ))

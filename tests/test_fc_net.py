@@ -1,0 +1,187 @@
+"""Tests for cs231n.classifiers.fc_net: course reference values, gradients, options and overfitting."""
+
+import numpy as np
+import pytest
+
+from cs231n.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
+from cs231n.gradient_check import eval_numerical_gradient, rel_error
+from cs231n.solver import Solver
+
+
+def _course_two_layer_net():
+    """The course's TwoLayerNet check: fixed linspace weights and inputs."""
+    N, D, H, C = 3, 5, 50, 7
+    model = TwoLayerNet(input_dim=D, hidden_dim=H, num_classes=C, weight_scale=1e-3)
+    model.params["W1"] = np.linspace(-0.7, 0.3, num=D * H).reshape(D, H)
+    model.params["b1"] = np.linspace(-0.1, 0.9, num=H)
+    model.params["W2"] = np.linspace(-0.3, 0.4, num=H * C).reshape(H, C)
+    model.params["b2"] = np.linspace(-0.9, 0.1, num=C)
+    X = np.linspace(-5.5, 4.5, num=N * D).reshape(D, N).T
+    return model, X
+
+
+def test_two_layer_net_init():
+    np.random.seed(231)
+    std = 1e-3
+    model = TwoLayerNet(input_dim=5, hidden_dim=50, num_classes=7, weight_scale=std)
+    W1_std = abs(model.params["W1"].std() - std)
+    W2_std = abs(model.params["W2"].std() - std)
+    assert W1_std < std / 10 and W2_std < std / 10
+    assert np.all(model.params["b1"] == 0) and np.all(model.params["b2"] == 0)
+    assert model.params["W1"].shape == (5, 50) and model.params["W2"].shape == (50, 7)
+
+
+def test_two_layer_net_course_scores_and_losses():
+    model, X = _course_two_layer_net()
+    correct_scores = np.asarray([
+        [11.53165108, 12.2917344, 13.05181771, 13.81190102, 14.57198434, 15.33206765, 16.09215096],
+        [12.05769098, 12.74614105, 13.43459113, 14.1230412, 14.81149128, 15.49994135, 16.18839143],
+        [12.58373087, 13.20054771, 13.81736455, 14.43418138, 15.05099822, 15.66781506, 16.2846319],
+    ])
+    assert np.abs(model.loss(X) - correct_scores).sum() < 1e-6
+    y = np.asarray([0, 5, 1])
+    loss, _ = model.loss(X, y)
+    assert abs(loss - 3.4702243556) < 1e-10
+    model.reg = 1.0
+    loss, _ = model.loss(X, y)
+    assert abs(loss - 26.5948426952) < 1e-10
+
+
+@pytest.mark.parametrize("reg", [0.0, 0.7])
+def test_two_layer_net_gradients(reg):
+    # The course checks gradients on its linspace model; the worst error there is about 2.5e-7.
+    model, X = _course_two_layer_net()
+    y = np.asarray([0, 5, 1])
+    model.reg = reg
+    _, grads = model.loss(X, y)
+    for name in sorted(grads):
+        f = lambda _: model.loss(X, y)[0]
+        numeric = eval_numerical_gradient(f, model.params[name], verbose=False)
+        assert rel_error(numeric, grads[name]) < 1e-6, name
+
+
+def _course_fc_data():
+    np.random.seed(231)
+    N, D, C = 2, 15, 10
+    X = np.random.randn(N, D)
+    y = np.random.randint(C, size=(N,))
+    return X, y
+
+
+@pytest.mark.parametrize(
+    "normalization, expected",
+    [(None, (2.3004790897684924, 7.052114776533016)), ("batchnorm", (2.2611955101340957, 6.996533220108303))],
+)
+def test_fully_connected_net_course_losses(normalization, expected):
+    X, y = _course_fc_data()
+    for reg, expected_loss in zip([0, 3.14], expected):
+        model = FullyConnectedNet(
+            [20, 30], input_dim=15, num_classes=10, reg=reg, weight_scale=5e-2, dtype=np.float64,
+            normalization=normalization,
+        )
+        loss, _ = model.loss(X, y)
+        assert rel_error(loss, expected_loss) < 1e-12
+
+
+def test_fully_connected_net_params_and_state():
+    np.random.seed(0)
+    model = FullyConnectedNet([7, 6], input_dim=12, num_classes=4, normalization="batchnorm",
+                              dropout_keep_ratio=0.5, seed=3)
+    shapes = {k: v.shape for k, v in model.params.items()}
+    assert shapes == {
+        "W1": (12, 7), "b1": (7,), "gamma1": (7,), "beta1": (7,),
+        "W2": (7, 6), "b2": (6,), "gamma2": (6,), "beta2": (6,),
+        "W3": (6, 4), "b3": (4,),
+    }
+    assert all(v.dtype == np.float32 for v in model.params.values())
+    assert np.all(model.params["gamma1"] == 1) and np.all(model.params["beta2"] == 0)
+    assert model.bn_params == [{"mode": "train"}, {"mode": "train"}]
+    assert model.dropout_param == {"mode": "train", "p": 0.5, "seed": 3}
+
+    X = np.random.randn(5, 3, 2, 2)
+    assert model.loss(X).dtype == np.float32
+    assert all(bn["mode"] == "test" for bn in model.bn_params)
+    assert model.dropout_param["mode"] == "test"
+    loss, grads = model.loss(X, np.arange(5) % 4)
+    assert set(grads) == set(model.params)
+    assert model.bn_params[0]["running_mean"].shape == (7,)
+
+
+def test_without_normalization_or_dropout_there_is_no_state():
+    model = FullyConnectedNet([5], input_dim=4, num_classes=3)
+    assert set(model.params) == {"W1", "b1", "W2", "b2"}
+    assert model.bn_params == [] and model.dropout_param == {}
+
+
+@pytest.mark.parametrize("normalization", [None, "batchnorm", "layernorm"])
+@pytest.mark.parametrize("keep", [1, 0.6])
+@pytest.mark.parametrize("reg", [0.0, 0.7])
+def test_fully_connected_net_gradients(normalization, keep, reg):
+    np.random.seed(0)
+    N, D, C = 8, 6, 4
+    X = np.random.randn(N, D)
+    y = np.random.randint(C, size=(N,))
+    model = FullyConnectedNet([7, 5], input_dim=D, num_classes=C, reg=reg, weight_scale=0.5,
+                              dtype=np.float64, normalization=normalization, dropout_keep_ratio=keep, seed=123)
+    # Nonzero biases keep pre-activations off the ReLU kink when dropout zeroes a whole row.
+    for i in range(1, 4):
+        model.params[f"b{i}"] = 0.1 * np.random.randn(*model.params[f"b{i}"].shape)
+    _, grads = model.loss(X, y)
+    for name in sorted(grads):
+        f = lambda _: model.loss(X, y)[0]
+        numeric = eval_numerical_gradient(f, model.params[name], verbose=False)
+        if normalization == "batchnorm" and name in ("b1", "b2"):
+            # Batchnorm subtracts the batch mean, so a bias in front of it has no effect at all.
+            assert np.max(np.abs(grads[name])) < 1e-12 and np.max(np.abs(numeric)) < 1e-8
+        else:
+            assert rel_error(numeric, grads[name]) < 1e-6, name
+
+
+def test_regularization_excludes_gamma_and_beta():
+    X, y = _course_fc_data()
+    model = FullyConnectedNet([20, 30], input_dim=15, num_classes=10, weight_scale=5e-2,
+                              dtype=np.float64, normalization="layernorm")
+    base, _ = model.loss(X, y)
+    model.reg = 2.0
+    loss, grads = model.loss(X, y)
+    penalty = sum(np.sum(model.params[f"W{i}"] ** 2) for i in (1, 2, 3))
+    assert rel_error(loss - base, penalty) < 1e-10
+    model.reg = 0.0
+    _, grads0 = model.loss(X, y)
+    assert rel_error(grads["W2"] - grads0["W2"], 2.0 * model.params["W2"]) < 1e-10
+    assert rel_error(grads["gamma1"], grads0["gamma1"]) < 1e-12
+
+
+def test_loss_does_not_mutate_inputs():
+    X, y = _course_fc_data()
+    X0 = X.copy()
+    model = FullyConnectedNet([20], input_dim=15, num_classes=10, dtype=np.float64,
+                              normalization="batchnorm", dropout_keep_ratio=0.5, seed=1)
+    params0 = {k: v.copy() for k, v in model.params.items()}
+    model.loss(X, y)
+    assert np.array_equal(X, X0)
+    assert all(np.array_equal(model.params[k], v) for k, v in params0.items())
+
+
+def test_unknown_normalization_lists_valid_ones():
+    with pytest.raises(ValueError, match=r"groupnorm.*batchnorm.*layernorm"):
+        FullyConnectedNet([10], normalization="groupnorm")
+
+
+def test_bad_keep_ratio():
+    with pytest.raises(ValueError, match="dropout_keep_ratio"):
+        FullyConnectedNet([10], dropout_keep_ratio=0)
+
+
+@pytest.mark.parametrize("normalization", [None, "batchnorm"])
+def test_three_layer_net_overfits_50_examples(normalization):
+    rng = np.random.RandomState(0)
+    X = rng.randn(50, 3, 8, 8)
+    y = rng.randint(10, size=50)
+    data = {"X_train": X, "y_train": y, "X_val": X[:10], "y_val": y[:10]}
+    np.random.seed(0)
+    model = FullyConnectedNet([100, 100], input_dim=3 * 8 * 8, weight_scale=5e-2, normalization=normalization)
+    solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-3},
+                    num_epochs=30, batch_size=25, verbose=False)
+    solver.train()
+    assert max(solver.train_acc_history) == 1.0
