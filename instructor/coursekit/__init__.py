@@ -1,0 +1,1 @@
+"""coursekit: cut the student release, validate it, grade submissions, run the notebooks."""

@@ -1,0 +1,86 @@
+"""The `coursekit` command: a subcommand per module, each with a keyword-only main()."""
+
+import argparse
+import sys
+
+from .config import ConfigError
+from .markers import MarkerError
+
+
+def _common(parser):
+    parser.add_argument("--root", help="reference tree (default: found from the current folder or $COURSEKIT_ROOT)")
+    parser.add_argument("--config", help="grading config (default: ROOT/instructor/grading.toml)")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="coursekit", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="write the student kits (folders and zips)")
+    _common(p)
+    p.add_argument("--out", default="build/release", help="output folder (default: build/release)")
+    p.add_argument("--assignment", action="append", dest="assignments", help="only this assignment (repeatable)")
+
+    p = sub.add_parser("validate", help="reference passes every check, release fails every check")
+    _common(p)
+    p.add_argument("--assignment", action="append", dest="assignments", help="only this assignment (repeatable)")
+    p.add_argument("--solve", action="append", default=[], metavar="TODO_ID",
+                   help="also check that the release with only this TODO solved scores its points (repeatable)")
+    p.add_argument("--notebooks", action="store_true", help="also run the notebooks with nbval (slow)")
+    p.add_argument("--test-timeout", type=float, help="seconds per test (default: from the config)")
+
+    p = sub.add_parser("grade", help="grade one submission and write a Gradescope results.json")
+    _common(p)
+    p.add_argument("submission", help="a submission zip or folder")
+    p.add_argument("--results", default="results.json", help="where to write results.json")
+    p.add_argument("--assignment", help="assignment name (default: detected from the notebooks or the name)")
+    p.add_argument("--no-notebooks", action="store_true", help="skip the nbval run of the notebooks")
+    p.add_argument("--base", help=argparse.SUPPRESS)
+    p.add_argument("--test-timeout", type=float, help="seconds per test (default: from the config)")
+
+    p = sub.add_parser("grade-batch", help="grade every submission in a folder in parallel; one CSV of scores")
+    _common(p)
+    p.add_argument("folder", help="folder of submission zips (or folders)")
+    p.add_argument("--out", default="build/grades", help="folder for the per-submission results (default: build/grades)")
+    p.add_argument("--csv", help="scores CSV (default: OUT/scores.csv)")
+    p.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default: 2)")
+    p.add_argument("--assignment", help="assignment name (default: detected per submission)")
+    p.add_argument("--no-notebooks", action="store_true", help="skip the nbval run of the notebooks")
+
+    p = sub.add_parser("run-notebooks", help="execute the reference notebooks headless; summary table")
+    _common(p)
+    p.add_argument("--out", default="build/notebooks", help="executed copies and HTML (default: build/notebooks)")
+    p.add_argument("--only", action="append", help="only the notebook with this name (repeatable)")
+    p.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default: 1800)")
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    common = {"root": args.root, "config": args.config}
+    try:
+        if args.command == "release":
+            from . import release
+
+            return release.main(**common, out=args.out, assignments=args.assignments)
+        if args.command == "validate":
+            from . import validate
+
+            return validate.main(**common, assignments=args.assignments, solve=args.solve, notebooks=args.notebooks,
+                                 test_timeout=args.test_timeout)
+        if args.command == "grade":
+            from . import grade
+
+            return grade.main(**common, submission=args.submission, results=args.results, assignment=args.assignment,
+                              notebooks=not args.no_notebooks, base=args.base, test_timeout=args.test_timeout)
+        if args.command == "grade-batch":
+            from . import grade_batch
+
+            return grade_batch.main(**common, folder=args.folder, out=args.out, csv_path=args.csv, jobs=args.jobs,
+                                    assignment=args.assignment, notebooks=not args.no_notebooks)
+        from . import run_notebooks
+
+        return run_notebooks.main(**common, out=args.out, only=args.only, timeout=args.timeout)
+    except (MarkerError, ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"coursekit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
