@@ -54,10 +54,11 @@ def test_two_layer_net_gradients(reg):
     y = np.asarray([0, 5, 1])
     model.reg = reg
     _, grads = model.loss(X, y)
+    assert set(grads) == set(model.params), "TwoLayerNet.loss must return a gradient for every parameter"
     for name in sorted(grads):
         f = lambda _: model.loss(X, y)[0]
         numeric = eval_numerical_gradient(f, model.params[name], verbose=False)
-        assert rel_error(numeric, grads[name]) < 1e-6, name
+        assert rel_error(numeric, grads[name]) < 1e-6, f"TwoLayerNet.loss: gradient of {name}"
 
 
 def _course_fc_data():
@@ -127,6 +128,7 @@ def test_fully_connected_net_gradients(normalization, keep, reg):
     for i in range(1, 4):
         model.params[f"b{i}"] = 0.1 * np.random.randn(*model.params[f"b{i}"].shape)
     _, grads = model.loss(X, y)
+    assert set(grads) == set(model.params), "FullyConnectedNet.loss must return a gradient for every parameter"
     for name in sorted(grads):
         f = lambda _: model.loss(X, y)[0]
         numeric = eval_numerical_gradient(f, model.params[name], verbose=False)
@@ -134,7 +136,7 @@ def test_fully_connected_net_gradients(normalization, keep, reg):
             # Batchnorm subtracts the batch mean, so a bias in front of it has no effect at all.
             assert np.max(np.abs(grads[name])) < 1e-12 and np.max(np.abs(numeric)) < 1e-8
         else:
-            assert rel_error(numeric, grads[name]) < 1e-6, name
+            assert rel_error(numeric, grads[name]) < 1e-6, f"FullyConnectedNet.loss: gradient of {name}"
 
 
 def test_regularization_excludes_gamma_and_beta():
