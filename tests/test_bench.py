@@ -1,0 +1,36 @@
+"""Tests for the `python -m cs231n.bench` entry point, in-process on tiny shapes (no timing asserts)."""
+
+import sys
+
+import pytest
+
+from cs231n import bench
+
+
+def test_quick_tiny_run_prints_both_tables(capsys):
+    assert bench.main(["--quick", "--no-torch", "--shapes", "tiny", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "naive/fast" in out and "conv/GEMM" in out
+    assert "conv x(2,3,8,8) w(4,3,3,3) s1 p1" in out and "pool 3x3/2 x(2,2,9,9)" in out
+    assert "float32" in out and "float64" in out
+    assert "n/a (--no-torch)" in out
+
+
+def test_missing_torch_is_reported(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # makes `import torch` raise ImportError
+    assert bench.main(["--shapes", "tiny", "--repeat", "1"]) == 0
+    assert "n/a (torch not installed)" in capsys.readouterr().out
+
+
+def test_numpy_threads_follows_the_environment(monkeypatch):
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    assert bench.numpy_threads() == 3
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    monkeypatch.setenv("OMP_NUM_THREADS", "5")
+    assert bench.numpy_threads() == 5
+
+
+def test_bad_repeat_is_a_usage_error():
+    with pytest.raises(SystemExit):
+        bench.main(["--repeat", "0"])
