@@ -1,0 +1,46 @@
+"""The notebook check helpers print one stable line on success and a different, fix-naming line on failure."""
+
+import numpy as np
+
+from cs231n.checks import check_close, check_true, check_value
+
+
+def test_check_close_pass(capsys):
+    err = check_close("affine_forward", np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-12]))
+    assert capsys.readouterr().out == "affine_forward: rel error < 1e-09 ✓\n"
+    assert err < 1e-9
+
+
+def test_check_close_fail_names_the_layer(capsys):
+    err = check_close("affine_forward", np.array([1.0, 2.0]), np.array([1.0, 2.5]), tol=1e-9)
+    out = capsys.readouterr().out
+    assert out == "affine_forward: rel error 1.1e-01 > 1e-09 ✗ — fix affine_forward\n"
+    assert np.isclose(err, 0.5 / 4.5)
+
+
+def test_check_close_fails_on_nan_none_and_shape(capsys):
+    assert np.isnan(check_close("relu_forward", np.array([np.nan]), np.array([1.0])))
+    assert check_close("relu_forward", None, np.ones((2, 3))) == np.inf
+    assert check_close("relu_forward", np.ones((1, 3)), np.ones((2, 3))) == np.inf
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert all(line.endswith("✗ — fix relu_forward") for line in lines)
+    assert "shape (1, 3) != expected (2, 3)" in lines[2]
+
+
+def test_check_value_pass_and_fail(capsys):
+    assert check_value("svm_loss", 8.999602749096233, 8.999602749096233) == 0.0
+    assert check_value("svm_loss", 2.0, 8.999602749096233, fix="svm_loss in cs231n/layers.py") > 0.5
+    assert check_value("svm_loss", None, 9.0) == np.inf
+    ok, bad, missing = capsys.readouterr().out.splitlines()
+    assert ok == "svm_loss: 8.9996 (rel error < 1e-09) ✓"
+    assert bad == "svm_loss: 2 != 8.9996 (rel error 6.4e-01) ✗ — fix svm_loss in cs231n/layers.py"
+    assert missing.endswith("✗ — fix svm_loss")
+
+
+def test_check_true(capsys):
+    assert check_true("dropout_forward", np.True_, "test mode returns x unchanged") is True
+    assert check_true("dropout_forward", False, "test mode returns x unchanged") is False
+    ok, bad = capsys.readouterr().out.splitlines()
+    assert ok == "dropout_forward: test mode returns x unchanged ✓"
+    assert bad == "dropout_forward: test mode returns x unchanged ✗ — fix dropout_forward"
