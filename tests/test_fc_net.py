@@ -117,7 +117,7 @@ def test_without_normalization_or_dropout_there_is_no_state():
 @pytest.mark.parametrize("normalization", [None, "batchnorm", "layernorm"])
 @pytest.mark.parametrize("keep", [1, 0.6])
 @pytest.mark.parametrize("reg", [0.0, 0.7])
-def test_fully_connected_net_gradients(normalization, keep, reg):
+def test_fully_connected_net_loss_gradients(normalization, keep, reg):
     np.random.seed(0)
     N, D, C = 8, 6, 4
     X = np.random.randn(N, D)
