@@ -813,7 +813,9 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
 
     Returns a tuple of:
     - out: Output data, of shape (N, C, H, W)
-    - cache: batchnorm_forward's cache for the (N*H*W, C) reshaped input
+    - cache: (x, x_hat, mu, std, gamma) in train mode, as batchnorm_forward's but
+      with x and x_hat of shape (N, C, H, W), where x_hat is the normalized x, and
+      mu, std of shape (C,) the per-channel mean and sqrt(var + eps); None in test mode
     """
     N, C, H, W = x.shape
     out, cache = None, None
@@ -823,11 +825,31 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    # (N, C, H, W) -> (N, H, W, C) -> (N*H*W, C): every pixel is one sample of C features.
-    x_flat = x.transpose(0, 2, 3, 1).reshape(-1, C)
-    out_flat, cache = batchnorm_forward(x_flat, gamma, beta, bn_param)
-    # (N*H*W, C) -> (N, H, W, C) -> (N, C, H, W)
-    out = out_flat.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    # Every pixel is one sample of C features. Reducing over axes (0, 2, 3) in place of
+    # transposing to (N*H*W, C) saves two copies of the activations in each direction.
+    mode = _check_mode(bn_param, "bn_param")
+    eps = bn_param.get("eps", 1e-5)
+    momentum = bn_param.get("momentum", 0.9)
+    running_mean = bn_param.get("running_mean", np.zeros(C, dtype=x.dtype))
+    running_var = bn_param.get("running_var", np.zeros(C, dtype=x.dtype))
+    if mode == "train":
+        mu = x.mean(axis=(0, 2, 3))
+        x_hat = x - mu[:, None, None]
+        # einsum sums the squares without materialising them.
+        var = np.einsum("nchw,nchw->c", x_hat, x_hat) / (N * H * W)
+        std = np.sqrt(var + eps)
+        x_hat *= (1 / std)[:, None, None]
+        out = x_hat * gamma[:, None, None]
+        out += beta[:, None, None]
+        cache = (x, x_hat, mu, std, gamma)
+        running_mean = momentum * running_mean + (1 - momentum) * mu
+        running_var = momentum * running_var + (1 - momentum) * var
+    else:
+        scale = gamma / np.sqrt(running_var + eps)
+        out = x * scale[:, None, None]
+        out += (beta - running_mean * scale)[:, None, None]
+    bn_param["running_mean"] = running_mean
+    bn_param["running_var"] = running_var
 
     # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
     ###########################################################################
@@ -842,13 +864,14 @@ def spatial_batchnorm_backward(dout, cache):
 
     Inputs:
     - dout: Upstream derivatives, of shape (N, C, H, W)
-    - cache: Cache from spatial_batchnorm_forward
+    - cache: (x, x_hat, mu, std, gamma) from spatial_batchnorm_forward in train mode
 
     Returns a tuple of:
     - dx: Gradient with respect to inputs, of shape (N, C, H, W)
     - dgamma: Gradient with respect to scale parameter, of shape (C,)
     - dbeta: Gradient with respect to shift parameter, of shape (C,)
     """
+    x, x_hat, mu, std, gamma = cache
     N, C, H, W = dout.shape
     dx, dgamma, dbeta = None, None, None
     ###########################################################################
@@ -857,11 +880,15 @@ def spatial_batchnorm_backward(dout, cache):
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    # (N, C, H, W) -> (N, H, W, C) -> (N*H*W, C), as in the forward pass.
-    dout_flat = dout.transpose(0, 2, 3, 1).reshape(-1, C)
-    dx_flat, dgamma, dbeta = batchnorm_backward_alt(dout_flat, cache)
-    # (N*H*W, C) -> (N, H, W, C) -> (N, C, H, W)
-    dx = dx_flat.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+    # batchnorm_backward_alt's expression with M = N*H*W samples per channel, computed as
+    # k * dout - k / M * (dbeta + x_hat * dgamma) with k = gamma / std to keep to two full-size arrays.
+    M = N * H * W
+    dbeta = dout.sum(axis=(0, 2, 3))
+    dgamma = np.einsum("nchw,nchw->c", dout, x_hat)
+    k = gamma / std
+    dx = x_hat * (-k * dgamma / M)[:, None, None]
+    dx += dout * k[:, None, None]
+    dx -= (k * dbeta / M)[:, None, None]
 
     # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
     ###########################################################################
