@@ -23,6 +23,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from cs231n.im2col import col2im_indices, im2col_indices
+from cs231n.layers import _conv_output_size, _pool_output_size
 
 BACKENDS = ("cython", "numpy")
 
@@ -106,23 +107,9 @@ def _conv_shapes(x, w, b, conv_param):
     if b.shape != (F,):
         raise ValueError(f"b must have shape ({F},) to match w of shape {w.shape}, got {b.shape}")
     stride, pad = conv_param["stride"], conv_param["pad"]
-    if stride < 1 or pad < 0:
-        raise ValueError(f"need stride >= 1 and pad >= 0, got stride = {stride}, pad = {pad}")
-    sizes = []
-    for name, size, filt in (("height", H, HH), ("width", W, WW)):
-        span = size + 2 * pad - filt
-        if span < 0:
-            raise ValueError(
-                f"filter {name} {filt} exceeds the padded input {name} {size} + 2*{pad}; "
-                "use a smaller filter or more padding"
-            )
-        if span % stride != 0:
-            raise ValueError(
-                f"(input {name} {size} + 2*pad {pad} - filter {name} {filt}) = {span} is not divisible "
-                f"by stride {stride}; change the padding or the stride"
-            )
-        sizes.append(span // stride + 1)
-    return stride, pad, sizes[0], sizes[1]
+    # The naive layer's check, so both paths reject a bad shape with the same message.
+    H_out, W_out = _conv_output_size(H, W, HH, WW, stride, pad)
+    return stride, pad, H_out, W_out
 
 
 def _pool_shapes(x, pool_param):
@@ -131,11 +118,7 @@ def _pool_shapes(x, pool_param):
         raise ValueError(f"x must be (N, C, H, W), got shape {x.shape}; reshape it to 4-D")
     _, _, H, W = x.shape
     PH, PW, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
-    if stride < 1 or PH < 1 or PW < 1:
-        raise ValueError(f"pool sizes and stride must be >= 1, got {PH}x{PW}, stride {stride}")
-    if PH > H or PW > W:
-        raise ValueError(f"pool window {PH}x{PW} is larger than the input {H}x{W}; use a smaller pool")
-    return PH, PW, stride, 1 + (H - PH) // stride, 1 + (W - PW) // stride
+    return (PH, PW, stride) + _pool_output_size(H, W, PH, PW, stride)
 
 
 def _im2col_numpy(x, cols, HH, WW, pad, stride):
