@@ -23,7 +23,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from cs231n.im2col import col2im_indices, im2col_indices
-from cs231n.layers import _conv_output_size, _pool_output_size
+from cs231n.layers import _conv_shapes, _pool_output_size
 
 BACKENDS = ("cython", "numpy")
 
@@ -91,25 +91,6 @@ def _float_dtype(*arrays):
     """The common dtype of the arrays, promoted to float64 unless it is float32 or float64."""
     dtype = np.result_type(*arrays)
     return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
-
-
-def _conv_shapes(x, w, b, conv_param):
-    """Validate a convolution's inputs and return (stride, pad, H', W')."""
-    if x.ndim != 4 or w.ndim != 4:
-        raise ValueError(
-            f"x must be (N, C, H, W) and w (F, C, HH, WW), got shapes {x.shape} and {w.shape}; "
-            "reshape them to 4-D"
-        )
-    N, C, H, W = x.shape
-    F, C_w, HH, WW = w.shape
-    if C_w != C:
-        raise ValueError(f"x has {C} channels but w has {C_w}; w must have shape (F, {C}, HH, WW)")
-    if b.shape != (F,):
-        raise ValueError(f"b must have shape ({F},) to match w of shape {w.shape}, got {b.shape}")
-    stride, pad = conv_param["stride"], conv_param["pad"]
-    # The naive layer's check, so both paths reject a bad shape with the same message.
-    H_out, W_out = _conv_output_size(H, W, HH, WW, stride, pad)
-    return stride, pad, H_out, W_out
 
 
 def _pool_shapes(x, pool_param):

@@ -39,6 +39,24 @@ def _conv_output_size(H, W, HH, WW, stride, pad):
     return 1 + (H + 2 * pad - HH) // stride, 1 + (W + 2 * pad - WW) // stride
 
 
+def _conv_shapes(x, w, b, conv_param):
+    """Validate a convolution's inputs and return (stride, pad, H', W'); the naive and fast layers share it."""
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(
+            f"x must be (N, C, H, W) and w (F, C, HH, WW), got shapes {x.shape} and {w.shape}; "
+            "reshape them to 4-D"
+        )
+    N, C, H, W = x.shape
+    F, C_w, HH, WW = w.shape
+    if C_w != C:
+        raise ValueError(f"x has {C} channels but w has {C_w}; w must have shape (F, {C}, HH, WW)")
+    if b.shape != (F,):
+        raise ValueError(f"b must have shape ({F},) to match w of shape {w.shape}, got {b.shape}")
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    H_out, W_out = _conv_output_size(H, W, HH, WW, stride, pad)
+    return stride, pad, H_out, W_out
+
+
 def _pool_output_size(H, W, pool_height, pool_width, stride):
     """Return (H_out, W_out) of a max pool; windows that would run past the edge are dropped."""
     if stride < 1 or pool_height < 1 or pool_width < 1:
@@ -629,14 +647,9 @@ def conv_forward_naive(x, w, b, conv_param):
       W' = 1 + (W + 2 * pad - WW) / stride
     - cache: (x, w, b, conv_param)
     """
+    stride, pad, H_out, W_out = _conv_shapes(x, w, b, conv_param)
     N, C, H, W = x.shape
-    F, C_w, HH, WW = w.shape
-    if C_w != C:
-        raise ValueError(f"x has {C} channels but w has {C_w}; w must have shape (F, {C}, HH, WW)")
-    if b.shape != (F,):
-        raise ValueError(f"b must have shape ({F},) to match w of shape {w.shape}, got {b.shape}")
-    stride, pad = conv_param["stride"], conv_param["pad"]
-    H_out, W_out = _conv_output_size(H, W, HH, WW, stride, pad)
+    F, _, HH, WW = w.shape
 
     out = None
     ###########################################################################
