@@ -12,7 +12,7 @@ the rate of numpy's matmul on the equivalent GEMM (F, C*HH*WW) x (C*HH*WW, N*H'*
 With --epoch it also trains ThreeLayerConvNet for one epoch on Fashion-MNIST beside
 the same model in PyTorch, each in its own child process so peak memory is per run.
 
-Flags: --quick (few repeats), --no-torch, --repeat N, --epoch, --shapes {default,tiny}.
+Flags: --quick (few repeats), --no-torch, --repeat N, --epoch, --shapes {default,tiny}, --threads N.
 """
 
 import argparse
@@ -52,23 +52,6 @@ POOL_SHAPES = {
 TRAINING_CONVS = ((32, 3, 7, 7), (32, 16, 3, 3))
 DTYPES = (np.float32, np.float64)
 EPOCH_SIZE = 59000
-
-
-def numpy_threads():
-    """Threads numpy's BLAS uses: threadpoolctl if installed, else the environment, else the CPU count."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        threadpool_info = None
-    if threadpool_info is not None:
-        counts = [pool["num_threads"] for pool in threadpool_info() if pool.get("user_api") == "blas"]
-        if counts:
-            return max(counts)
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        value = os.environ.get(var, "")
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    return os.cpu_count() or 1
 
 
 def median_time(fn, repeat):
@@ -331,17 +314,22 @@ def _parse(argv):
     parser.add_argument("--epoch", action="store_true", help="add the one-epoch ThreeLayerConvNet line")
     parser.add_argument("--shapes", choices=sorted(CONV_SHAPES), default="default", help="shape set")
     parser.add_argument("--epoch-worker", choices=["numpy", "torch"], help=argparse.SUPPRESS)
-    parser.add_argument("--threads", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, default=None, help="threads for the fast layers and torch "
+                        "(default: as many as numpy's BLAS uses)")
     args = parser.parse_args(argv)
-    if args.repeat is not None and args.repeat < 1:
-        parser.error(f"--repeat must be >= 1, got {args.repeat}")
+    for flag, value in (("--repeat", args.repeat), ("--threads", args.threads)):
+        if value is not None and value < 1:
+            parser.error(f"{flag} must be >= 1, got {value}")
     return args
 
 
 def main(argv=None):
     """Run the benchmark with command-line arguments argv (default sys.argv[1:]); return the exit code."""
     args = _parse(argv)
-    threads = args.threads or numpy_threads()
+    if args.threads:
+        fast_layers.set_num_threads(args.threads)
+    # The fast layers split each batch over as many threads as numpy's BLAS uses; torch gets as many.
+    threads = fast_layers.get_num_threads()
     if args.epoch_worker:
         worker = _epoch_worker_numpy() if args.epoch_worker == "numpy" else _epoch_worker_torch(threads)
         print(json.dumps(worker))
@@ -351,7 +339,7 @@ def main(argv=None):
     torch, no_torch_reason = _load_torch(args.no_torch, threads)
     torch_version = "not used" if torch is None else f"{torch.__version__}, {torch.get_num_threads()} threads"
     print(f"cs231n.bench: fast backend '{fast_layers.get_backend()}', numpy {np.__version__} "
-          f"({threads} BLAS threads), torch {torch_version}; median of {repeat} runs, naive: 1 run, "
+          f"({threads} threads), torch {torch_version}; median of {repeat} runs, naive: 1 run, "
           f"{os.cpu_count()} CPUs")
 
     cases = [("conv", dtype, shape) for dtype in DTYPES for shape in CONV_SHAPES[args.shapes]]

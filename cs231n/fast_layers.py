@@ -6,21 +6,25 @@ Two backends compute the same results:
 - "numpy": sliding-window views and matrix products, used when the extension is
   not built (with one RuntimeWarning at import) or when CS231N_NO_CYTHON=1 is set.
 
-In both, a convolution runs over chunks of a few images: an im2col writes the
-chunk's (C * HH * WW, n * H' * W') column matrix into a small buffer that stays
-in cache, and one matrix product per chunk and per gradient does the rest, so
-BLAS does most of the work. The backward pass rebuilds the columns instead of
-keeping them, so a conv cache is (x, w, b, conv_param) as for the naive layer.
-The backends share their cache layouts: set_backend() or use_backend() may
-switch between a forward pass and its backward pass.
+In both, a batch is split into one part per thread (as many threads as numpy's
+BLAS uses), and each thread walks its part in chunks of a few images: an im2col
+writes a chunk's (n, C * HH * WW, H' * W') columns into a small buffer that stays
+in cache, and per-image matrix products, single-threaded, do the rest. The
+backward pass rebuilds the columns instead of keeping them, so a conv cache is
+(x, w, b, conv_param) as for the naive layer. The backends share their cache
+layouts: set_backend() or use_backend() may switch between a forward pass and its
+backward pass. set_num_threads() changes the number of threads.
 """
 
 import contextlib
 import os
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from threadpoolctl import ThreadpoolController
 
 from cs231n.im2col import col2im_indices, im2col_indices
 from cs231n.layers import _conv_shapes, _pool_output_size
@@ -46,6 +50,16 @@ _backend = "numpy" if im2col_cython is None else "cython"
 # A chunk of images whose columns take about this many bytes stays in the L2/L3 cache between the
 # im2col that writes it and the matrix products that read it.
 _CHUNK_BYTES = 4 << 20
+# Below this much work per thread (multiply-adds of a convolution, input numbers of a pool), handing a
+# part to another thread (tens of microseconds) costs more than it saves.
+_MIN_CONV_WORK = 1 << 21
+_MIN_POOL_WORK = 1 << 16
+
+_blas = ThreadpoolController()
+_num_threads = max([pool["num_threads"] for pool in _blas.select(user_api="blas").info()] or [1])
+_executor = None
+_executor_lock = threading.Lock()
+_scratch_space = threading.local()
 
 
 def get_backend():
@@ -87,6 +101,82 @@ def use_backend(name):
         set_backend(previous)
 
 
+def get_num_threads():
+    """Return how many threads the fast layers use: numpy's BLAS thread count unless set_num_threads changed it."""
+    return _num_threads
+
+
+def set_num_threads(n):
+    """
+    Choose how many threads the fast layers split a batch over.
+
+    Inputs:
+    - n: A positive int; 1 runs everything on the calling thread
+
+    Returns:
+    - previous: The number of threads in use before the call
+    """
+    global _num_threads, _executor
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"the number of threads must be a positive int, got {n!r}")
+    with _executor_lock:
+        previous, _num_threads = _num_threads, n
+        if _executor is not None and _executor[1]._max_workers != n - 1:
+            _executor[1].shutdown(wait=False)
+            _executor = None
+    return previous
+
+
+def _get_executor():
+    """The worker threads (one fewer than get_num_threads: the caller runs a part too), made per process."""
+    global _executor
+    with _executor_lock:
+        # A forked child inherits the executor object but not its threads, so it builds its own.
+        if _executor is None or _executor[0] != os.getpid():
+            _executor = (os.getpid(), ThreadPoolExecutor(_num_threads - 1, thread_name_prefix="cs231n-fast"))
+        return _executor[1]
+
+
+def _run_parts(fn, N, work, min_work):
+    """
+    Call fn(start, stop) on contiguous parts of range(N), one part per thread.
+
+    Inputs:
+    - fn: Function of a batch range; it must release the GIL for most of its time
+    - N: Batch size
+    - work, min_work: The whole batch's work and the least work worth a thread of its own
+
+    Returns:
+    - results: The list of fn's return values, in batch order
+    """
+    parts = max(1, min(_num_threads, N, work // min_work))
+    if parts == 1:
+        return [fn(0, N)]
+    bounds = [N * i // parts for i in range(parts + 1)]
+    # Each thread calls BLAS on its own part: a multi-threaded BLAS underneath would oversubscribe the cores.
+    with _blas.limit(limits=1, user_api="blas"):
+        futures = [_get_executor().submit(fn, bounds[i], bounds[i + 1]) for i in range(1, parts)]
+        try:
+            first = fn(bounds[0], bounds[1])
+        finally:
+            wait(futures)
+    return [first] + [future.result() for future in futures]
+
+
+def _scratch(slot, n, dtype):
+    """
+    A scratch array of n elements of dtype, reused by every call on this thread with this slot.
+
+    Fresh multi-megabyte arrays on every call cost page faults that take longer than the im2col
+    writing them; a few chunk-sized buffers per thread stay allocated instead.
+    """
+    nbytes = n * np.dtype(dtype).itemsize
+    buffers = _scratch_space.__dict__.setdefault("buffers", {})
+    if slot not in buffers or buffers[slot].nbytes < nbytes:
+        buffers[slot] = np.empty(nbytes, dtype=np.uint8)
+    return buffers[slot][:nbytes].view(dtype)
+
+
 def _float_dtype(*arrays):
     """The common dtype of the arrays, promoted to float64 unless it is float32 or float64."""
     dtype = np.result_type(*arrays)
@@ -103,12 +193,13 @@ def _pool_shapes(x, pool_param):
 
 
 def _im2col_numpy(x, cols, HH, WW, pad, stride):
-    """numpy twin of im2col_cython.im2col: fill cols (C * HH * WW, N * H' * W') from x (N, C, H, W)."""
+    """numpy twin of im2col_cython.im2col: fill cols (N, C * HH * WW, H' * W') from x (N, C, H, W)."""
     N, C, _, _ = x.shape
     x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     windows = sliding_window_view(x_pad, (HH, WW), axis=(2, 3))[:, :, ::stride, ::stride]
     H_out, W_out = windows.shape[2:4]
-    np.copyto(cols.reshape(C, HH, WW, N, H_out, W_out), windows.transpose(1, 4, 5, 0, 2, 3))
+    # copy=False: cols may be a view into a larger buffer, and a silent copy would drop the result.
+    np.copyto(cols.reshape(N, C, HH, WW, H_out, W_out, copy=False), windows.transpose(0, 1, 4, 5, 2, 3))
 
 
 def _col2im_numpy(cols, dx, HH, WW, pad, stride):
@@ -117,45 +208,44 @@ def _col2im_numpy(cols, dx, HH, WW, pad, stride):
     H_out = (H + 2 * pad - HH) // stride + 1
     W_out = (W + 2 * pad - WW) // stride + 1
     dx_pad = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dx.dtype)
-    cols6 = cols.reshape(C, HH, WW, N, H_out, W_out)
+    cols6 = cols.reshape(N, C, HH, WW, H_out, W_out)
     for kh in range(HH):
         for kw in range(WW):
             rows = slice(kh, kh + stride * (H_out - 1) + 1, stride)
             columns = slice(kw, kw + stride * (W_out - 1) + 1, stride)
-            dx_pad[:, :, rows, columns] += cols6[:, kh, kw].transpose(1, 0, 2, 3)
+            dx_pad[:, :, rows, columns] += cols6[:, :, kh, kw]
     dx[...] = dx_pad[:, :, pad : pad + H, pad : pad + W]
 
 
-def _max_pool_forward_numpy(x, PH, PW, stride):
-    """numpy twin of im2col_cython.max_pool_forward: returns (out, int32 argmax within each plane)."""
+def _max_pool_forward_numpy(x, out, argmax, PH, PW, stride):
+    """numpy twin of im2col_cython.max_pool_forward: fill out and the int32 argmax within each plane."""
     N, C, H, W = x.shape
-    H_out, W_out = 1 + (H - PH) // stride, 1 + (W - PW) // stride
+    H_out, W_out = out.shape[2:]
     windows = sliding_window_view(x, (PH, PW), axis=(2, 3))[:, :, ::stride, ::stride][:, :, :H_out, :W_out]
     windows = windows.reshape(N, C, H_out, W_out, PH * PW)
     k = windows.argmax(axis=-1)
-    out = np.take_along_axis(windows, k[..., None], axis=-1)[..., 0]
+    out[...] = np.take_along_axis(windows, k[..., None], axis=-1)[..., 0]
     corner = (np.arange(H_out) * stride * W)[:, None] + np.arange(W_out) * stride
-    argmax = corner + (k // PW) * W + k % PW
-    return out, argmax.astype(np.int32)
+    argmax[...] = corner + (k // PW) * W + k % PW
 
 
-def _max_pool_backward_numpy(dout, argmax, H, W, PH, PW, stride):
+def _max_pool_backward_numpy(dout, argmax, dx, PH, PW, stride):
     """numpy twin of im2col_cython.max_pool_backward: one strided add per window offset."""
-    N, C, H_out, W_out = dout.shape
+    _, _, H_out, W_out = dout.shape
+    W = dx.shape[3]
     corner = (np.arange(H_out) * stride * W)[:, None] + np.arange(W_out) * stride
     offset = argmax - corner  # ph * W + pw of each window's maximum
-    dx = np.zeros((N, C, H, W), dtype=dout.dtype)
+    dx[...] = 0
     for ph in range(PH):
         for pw in range(PW):
             rows = slice(ph, ph + stride * (H_out - 1) + 1, stride)
             columns = slice(pw, pw + stride * (W_out - 1) + 1, stride)
             dx[:, :, rows, columns] += np.where(offset == ph * W + pw, dout, 0)
-    return dx
 
 
-def _chunk_size(N, K, P, itemsize):
-    """Images per chunk, so that a chunk's columns (K by P per image) take about _CHUNK_BYTES."""
-    return max(1, min(N, _CHUNK_BYTES // max(1, K * P * itemsize)))
+def _chunk_size(N, KP, itemsize):
+    """Images per chunk, so that a chunk's columns (KP numbers per image) take about _CHUNK_BYTES."""
+    return max(1, min(N, _CHUNK_BYTES // max(1, KP * itemsize)))
 
 
 def _conv_forward_chunks(x, w, b, conv_param, im2col):
@@ -165,20 +255,23 @@ def _conv_forward_chunks(x, w, b, conv_param, im2col):
     F, _, HH, WW = w.shape
     dtype = _float_dtype(x, w, b)
     x_c = np.ascontiguousarray(x, dtype=dtype)
-    w_mat = w.reshape(F, -1).astype(dtype, copy=False)
-    b_col = b.reshape(F, 1).astype(dtype, copy=False)
-    K, P = w_mat.shape[1], H_out * W_out
-    step = _chunk_size(N, K, P, x_c.itemsize)
+    # The bias rides along in the matrix product as an extra column of w against a row of ones
+    # under each image's columns: cheaper than a separate pass over the output.
+    w_aug = np.concatenate([w.reshape(F, -1), b.reshape(F, 1)], axis=1).astype(dtype, copy=False)  # (F, K + 1)
+    K, P = w_aug.shape[1] - 1, H_out * W_out
     out = np.empty((N, F, P), dtype=dtype)
-    cols_buf = np.empty(K * step * P, dtype=dtype)
-    res_buf = np.empty(F * step * P, dtype=dtype)
-    for start in range(0, N, step):
-        m = min(step, N - start)
-        cols = cols_buf[: K * m * P].reshape(K, m * P)
-        im2col(x_c[start : start + m], cols, HH, WW, pad, stride)
-        # One GEMM per chunk: few large BLAS calls keep all BLAS threads busy between synchronisations.
-        res = np.matmul(w_mat, cols, out=res_buf[: F * m * P].reshape(F, m * P))
-        np.add(res.reshape(F, m, P).transpose(1, 0, 2), b_col, out=out[start : start + m])
+
+    def forward_part(start, stop):
+        step = _chunk_size(stop - start, (K + 1) * P, x_c.itemsize)
+        cols_buf = _scratch("cols", step * (K + 1) * P, dtype)
+        for first in range(start, stop, step):
+            m = min(step, stop - first)
+            cols = cols_buf[: m * (K + 1) * P].reshape(m, K + 1, P)
+            cols[:, K] = 1
+            im2col(x_c[first : first + m], cols[:, :K], HH, WW, pad, stride)
+            np.matmul(w_aug, cols, out=out[first : first + m])  # (m, F, P): image by image
+
+    _run_parts(forward_part, N, N * F * K * P, _MIN_CONV_WORK)
     return out.reshape(N, F, H_out, W_out), (x, w, b, conv_param)
 
 
@@ -195,27 +288,31 @@ def _conv_backward_chunks(dout, cache, im2col, col2im):
         )
     dtype = _float_dtype(x, w, b)
     x_c = np.ascontiguousarray(x, dtype=dtype)
-    w_mat = w.reshape(F, -1).astype(dtype, copy=False)
-    K, P = w_mat.shape[1], H_out * W_out
+    w_t = w.reshape(F, -1).astype(dtype, copy=False).T  # (K, F)
+    K, P = w_t.shape[0], H_out * W_out
     dout3 = np.ascontiguousarray(dout, dtype=dtype).reshape(N, F, P)
-    db = dout3.sum(axis=(0, 2))
-    dw = np.zeros((F, K), dtype=dtype)
     dx = np.empty((N, C, H, W), dtype=dtype)
-    step = _chunk_size(N, K, P, x_c.itemsize)
-    # The columns are rebuilt chunk by chunk instead of kept from the forward pass: an im2col into
-    # a cache-resident block costs less than storing (N, K, P) in memory and reading it back.
-    cols_buf = np.empty(K * step * P, dtype=dtype)
-    dcols_buf = np.empty(K * step * P, dtype=dtype)
-    d_buf = np.empty(F * step * P, dtype=dtype)
-    for start in range(0, N, step):
-        m = min(step, N - start)
-        cols = cols_buf[: K * m * P].reshape(K, m * P)
-        d = d_buf[: F * m * P].reshape(F, m * P)
-        np.copyto(d.reshape(F, m, P), dout3[start : start + m].transpose(1, 0, 2))
-        im2col(x_c[start : start + m], cols, HH, WW, pad, stride)
-        dw += d @ cols.T
-        dcols = np.matmul(w_mat.T, d, out=dcols_buf[: K * m * P].reshape(K, m * P))
-        col2im(dcols, dx[start : start + m], HH, WW, pad, stride)
+
+    def backward_part(start, stop):
+        step = _chunk_size(stop - start, K * P, x_c.itemsize)
+        # The columns are rebuilt chunk by chunk instead of kept from the forward pass: an im2col into
+        # a cache-resident block costs less than storing (N, K, P) in memory and reading it back.
+        cols_buf = _scratch("cols", step * K * P, dtype)
+        dcols_buf = _scratch("dcols", step * K * P, dtype)
+        dw_buf = _scratch("dw", step * F * K, dtype)
+        dw = np.zeros((F, K), dtype=dtype)
+        for first in range(start, stop, step):
+            m = min(step, stop - first)
+            cols = cols_buf[: m * K * P].reshape(m, K, P)
+            d = dout3[first : first + m]  # (m, F, P)
+            im2col(x_c[first : first + m], cols, HH, WW, pad, stride)
+            dw += np.matmul(d, cols.transpose(0, 2, 1), out=dw_buf[: m * F * K].reshape(m, F, K)).sum(axis=0)
+            dcols = np.matmul(w_t, d, out=dcols_buf[: m * K * P].reshape(m, K, P))
+            col2im(dcols, dx[first : first + m], HH, WW, pad, stride)
+        return dw
+
+    dw = sum(_run_parts(backward_part, N, 2 * N * F * K * P, _MIN_CONV_WORK))
+    db = dout3.sum(axis=(0, 2))
     return dx, dw.reshape(w.shape), db
 
 
@@ -344,13 +441,17 @@ def max_pool_forward_fast(x, pool_param):
     - cache: (x, pool_param, argmax) with argmax an int32 array of shape
       (N, C, H', W'): the flat index h * W + w of each maximum within its plane
     """
-    PH, PW, stride, _, _ = _pool_shapes(x, pool_param)
-    dtype = _float_dtype(x)
-    x_c = np.ascontiguousarray(x, dtype=dtype)
-    if _backend == "cython":
-        out, argmax = im2col_cython.max_pool_forward(x_c, PH, PW, stride)
-    else:
-        out, argmax = _max_pool_forward_numpy(x_c, PH, PW, stride)
+    PH, PW, stride, H_out, W_out = _pool_shapes(x, pool_param)
+    N, C, H, W = x.shape
+    x_c = np.ascontiguousarray(x, dtype=_float_dtype(x))
+    out = np.empty((N, C, H_out, W_out), dtype=x_c.dtype)
+    argmax = np.empty((N, C, H_out, W_out), dtype=np.int32)
+    kernel = im2col_cython.max_pool_forward if _backend == "cython" else _max_pool_forward_numpy
+
+    def forward_part(start, stop):
+        kernel(x_c[start:stop], out[start:stop], argmax[start:stop], PH, PW, stride)
+
+    _run_parts(forward_part, N, x_c.size, _MIN_POOL_WORK)
     return out, (x, pool_param, argmax)
 
 
@@ -366,14 +467,20 @@ def max_pool_backward_fast(dout, cache):
     - dx: Gradient with respect to x, of shape (N, C, H, W)
     """
     x, pool_param, argmax = cache
-    _, _, H, W = x.shape
     if dout.shape != argmax.shape:
         raise ValueError(
             f"dout has shape {dout.shape} but the pooled output had {argmax.shape}; pass the gradient of "
             "the out that max_pool_forward_fast returned with this cache"
         )
     dout_c = np.ascontiguousarray(dout, dtype=_float_dtype(x))
-    if _backend == "cython":
-        return im2col_cython.max_pool_backward(dout_c, argmax, H, W)
+    dx = np.empty(x.shape, dtype=dout_c.dtype)
     PH, PW, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
-    return _max_pool_backward_numpy(dout_c, argmax, H, W, PH, PW, stride)
+
+    def backward_part(start, stop):
+        if _backend == "cython":
+            im2col_cython.max_pool_backward(dout_c[start:stop], argmax[start:stop], dx[start:stop])
+        else:  # the numpy kernel needs the window geometry that the Cython one reads off argmax
+            _max_pool_backward_numpy(dout_c[start:stop], argmax[start:stop], dx[start:stop], PH, PW, stride)
+
+    _run_parts(backward_part, dx.shape[0], dx.size, _MIN_POOL_WORK)
+    return dx

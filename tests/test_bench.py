@@ -4,7 +4,7 @@ import sys
 
 import pytest
 
-from cs231n import bench
+from cs231n import bench, fast_layers
 
 
 def test_quick_tiny_run_prints_both_tables(capsys):
@@ -22,15 +22,18 @@ def test_missing_torch_is_reported(capsys, monkeypatch):
     assert "n/a (torch not installed)" in capsys.readouterr().out
 
 
-def test_numpy_threads_follows_the_environment(monkeypatch):
-    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
-    assert bench.numpy_threads() == 3
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
-    monkeypatch.setenv("OMP_NUM_THREADS", "5")
-    assert bench.numpy_threads() == 5
+def test_threads_flag_sets_the_fast_layers_threads(capsys):
+    previous = fast_layers.get_num_threads()
+    try:
+        assert bench.main(["--quick", "--no-torch", "--shapes", "tiny", "--repeat", "1", "--threads", "3"]) == 0
+        assert fast_layers.get_num_threads() == 3
+    finally:
+        fast_layers.set_num_threads(previous)
+    assert "(3 threads)" in capsys.readouterr().out
 
 
 def test_bad_repeat_is_a_usage_error():
     with pytest.raises(SystemExit):
         bench.main(["--repeat", "0"])
+    with pytest.raises(SystemExit):
+        bench.main(["--threads", "0"])

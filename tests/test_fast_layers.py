@@ -1,9 +1,11 @@
 """Tests for cs231n.fast_layers: fast == naive on both backends, dtypes, purity, bad input, the fallback."""
 
+import multiprocessing
 import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +77,17 @@ def backend(request):
         yield request.param
 
 
+@pytest.fixture(params=["serial", "split"])
+def threads(request, monkeypatch):
+    """Run the test on one thread, then with every batch of two or more images split over three threads."""
+    if request.param == "split":
+        monkeypatch.setattr(fast_layers, "_MIN_CONV_WORK", 1)
+        monkeypatch.setattr(fast_layers, "_MIN_POOL_WORK", 1)
+    previous = fast_layers.set_num_threads(1 if request.param == "serial" else 3)
+    yield request.param
+    fast_layers.set_num_threads(previous)
+
+
 def _draw(shape, dtype, rng):
     """Random array; in float32 multiples of 1/8, so that every conv sum is exact and a sum that
     cancels to nearly zero cannot blow up the elementwise relative error of a correct result."""
@@ -109,7 +122,7 @@ def _check_conv(forward, backward, case, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("case", CONV_CASES, ids=str)
-def test_conv_fast_matches_naive(backend, case, dtype):
+def test_conv_fast_matches_naive(backend, threads, case, dtype):
     _check_conv(conv_forward_fast, conv_backward_fast, case, dtype)
 
 
@@ -120,7 +133,7 @@ def test_conv_strides_and_im2col_match_naive(case):
 
 
 @pytest.mark.parametrize("chunk_bytes", [1, 2000])
-def test_conv_chunks_match_naive(backend, monkeypatch, chunk_bytes):
+def test_conv_chunks_match_naive(backend, threads, monkeypatch, chunk_bytes):
     # Chunks of one image, and of a few with a shorter last chunk, must add up to the same result.
     monkeypatch.setattr(fast_layers, "_CHUNK_BYTES", chunk_bytes)
     _check_conv(conv_forward_fast, conv_backward_fast, ((7, 2, 6, 5), (3, 2, 3, 2), 1, 1), np.float64)
@@ -128,7 +141,7 @@ def test_conv_chunks_match_naive(backend, monkeypatch, chunk_bytes):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["f64", "f32"])
 @pytest.mark.parametrize("case", POOL_CASES, ids=str)
-def test_max_pool_fast_matches_naive(backend, case, dtype):
+def test_max_pool_fast_matches_naive(backend, threads, case, dtype):
     x_shape, pool_height, pool_width, stride = case
     x = np.random.default_rng(2).standard_normal(x_shape).astype(dtype)
     pool_param = {"pool_height": pool_height, "pool_width": pool_width, "stride": stride}
@@ -238,6 +251,85 @@ def test_backend_switch():
     with fast_layers.use_backend("numpy"):
         assert fast_layers.get_backend() == "numpy"
     assert fast_layers.get_backend() == previous
+
+
+def test_run_parts_covers_the_batch_on_separate_threads_with_single_threaded_blas(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    monkeypatch.setattr(fast_layers, "_MIN_CONV_WORK", 1)
+    previous = fast_layers.set_num_threads(3)
+    calls = []
+
+    def part(start, stop):
+        blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+        calls.append((start, stop, threading.get_ident(), blas))
+        return start
+
+    blas_before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    try:
+        assert fast_layers._run_parts(part, 7, 100, 1) == [0, 2, 4]
+        assert fast_layers._run_parts(part, 7, 100, 60) == [0]  # too little work for a second thread
+    finally:
+        fast_layers.set_num_threads(previous)
+    split = sorted(calls[:3])
+    assert [(start, stop) for start, stop, _, _ in split] == [(0, 2), (2, 4), (4, 7)]
+    assert len({ident for _, _, ident, _ in split}) == 3
+    assert all(blas == [1] * len(blas_before) for _, _, _, blas in split)
+    assert calls[3][:2] == (0, 7)
+    assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == blas_before
+
+
+def test_run_parts_raises_a_worker_error_after_every_part_ended():
+    previous = fast_layers.set_num_threads(2)
+    finished = []
+
+    def part(start, stop):
+        if start > 0:
+            raise RuntimeError(f"part {start}:{stop} failed")
+        finished.append(start)
+
+    try:
+        with pytest.raises(RuntimeError, match="part 2:4 failed"):
+            fast_layers._run_parts(part, 4, 10, 1)
+    finally:
+        fast_layers.set_num_threads(previous)
+    assert finished == [0]
+
+
+def test_set_num_threads_rejects_bad_values():
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="must be a positive int"):
+            fast_layers.set_num_threads(bad)
+    previous = fast_layers.set_num_threads(2)
+    assert fast_layers.get_num_threads() == 2
+    assert fast_layers.set_num_threads(previous) == 2
+
+
+def _conv_in_child(queue):
+    x, w, b = _conv_data((4, 2, 6, 6), (3, 2, 3, 3), np.float64)
+    queue.put(conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})[0])
+
+
+def test_forked_child_runs_split_layers(monkeypatch):
+    # A forked child inherits the parent's thread pool object but none of its threads.
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    monkeypatch.setattr(fast_layers, "_MIN_CONV_WORK", 1)
+    previous = fast_layers.set_num_threads(2)
+    try:
+        x, w, b = _conv_data((4, 2, 6, 6), (3, 2, 3, 3), np.float64)
+        want, _ = conv_forward_naive(x, w, b, {"stride": 1, "pad": 1})
+        assert rel_error(conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})[0], want) < 1e-9
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        child = context.Process(target=_conv_in_child, args=(queue,))
+        child.start()
+        got = queue.get(timeout=60)
+        child.join(timeout=60)
+    finally:
+        fast_layers.set_num_threads(previous)
+    assert child.exitcode == 0
+    assert rel_error(got, want) < 1e-9
 
 
 def _run_python(snippets, **env):

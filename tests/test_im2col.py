@@ -59,16 +59,31 @@ def test_kernels_match_index_version_and_are_adjoint(im2col, col2im, dtype, x_sh
     x = rng.standard_normal(x_shape).astype(dtype)
     K = C * HH * WW
     P = ((H + 2 * pad - HH) // stride + 1) * ((W + 2 * pad - WW) // stride + 1)
-    cols = np.full((K, N * P), np.nan, dtype=dtype)  # every entry must be overwritten
+    cols = np.full((N, K, P), np.nan, dtype=dtype)  # every entry must be overwritten
     im2col(x, cols, HH, WW, pad, stride)
-    # The index version orders columns (i, j, n); the kernels order them (n, i, j).
-    want = im2col_indices(x, HH, WW, pad, stride).reshape(K, P, N).transpose(0, 2, 1).reshape(K, N * P)
+    # The index version has one (K, P * N) matrix with columns (i, j, n); the kernels one (K, P) per image.
+    want = im2col_indices(x, HH, WW, pad, stride).reshape(K, P, N).transpose(2, 0, 1)
     assert np.array_equal(cols, want)
-    y = rng.standard_normal((K, N * P)).astype(dtype)
+    y = rng.standard_normal((N, K, P)).astype(dtype)
     dx = np.full(x_shape, np.nan, dtype=dtype)
     col2im(y, dx, HH, WW, pad, stride)
-    want_dx = col2im_indices(y.reshape(K, N, P).transpose(0, 2, 1).reshape(K, -1), x_shape, HH, WW, pad, stride)
+    want_dx = col2im_indices(y.transpose(1, 2, 0).reshape(K, -1), x_shape, HH, WW, pad, stride)
     assert rel_error(dx, want_dx) < (1e-12 if dtype == np.float64 else 1e-5)
+
+
+@pytest.mark.parametrize("im2col, col2im", _kernels())
+def test_kernels_write_into_the_first_rows_of_a_larger_buffer(im2col, col2im):
+    # The fast forward pass keeps a row of ones under each image's columns for the bias.
+    x = np.random.default_rng(3).standard_normal((3, 2, 5, 4))
+    K, P = 2 * 3 * 3, 5 * 4
+    cols_aug = np.full((3, K + 1, P), 7.0)
+    im2col(x, cols_aug[:, :K], 3, 3, 1, 1)
+    want = im2col_indices(x, 3, 3, 1, 1).reshape(K, P, 3).transpose(2, 0, 1)
+    assert np.array_equal(cols_aug[:, :K], want)
+    assert np.all(cols_aug[:, K] == 7.0)
+    dx = np.empty_like(x)
+    col2im(cols_aug[:, :K], dx, 3, 3, 1, 1)
+    assert rel_error(dx, col2im_indices(want.transpose(1, 2, 0).reshape(K, -1), x.shape, 3, 3, 1, 1)) < 1e-12
 
 
 def test_cython_kernels_check_buffer_shapes():
@@ -76,7 +91,14 @@ def test_cython_kernels_check_buffer_shapes():
         pytest.skip("cs231n.im2col_cython is not built (run `make build`)")
     ext = fast_layers.im2col_cython
     x = np.zeros((2, 3, 5, 5))
-    with pytest.raises(ValueError, match=r"cols has shape \(27, 49\) but needs \(27, 50\)"):
-        ext.im2col(x, np.zeros((27, 49)), 3, 3, 1, 1)
+    with pytest.raises(ValueError, match=r"cols has shape \(2, 27, 24\) but needs \(2, 27, 25\)"):
+        ext.im2col(x, np.zeros((2, 27, 24)), 3, 3, 1, 1)
     with pytest.raises(ValueError, match="does not fit"):
-        ext.col2im(np.zeros((27, 50)), x, 9, 3, 1, 1)
+        ext.col2im(np.zeros((2, 27, 25)), x, 9, 3, 1, 1)
+    with pytest.raises(ValueError, match="must be C-contiguous"):
+        ext.im2col(x, np.zeros((2, 27, 50))[:, :, ::2], 3, 3, 1, 1)
+    out, argmax = np.zeros((2, 3, 2, 2)), np.zeros((2, 3, 2, 2), dtype=np.int32)
+    with pytest.raises(ValueError, match=r"out has shape \(2, 3, 2, 2\) but needs \(2, 3, 4, 4\)"):
+        ext.max_pool_forward(x, out, argmax, 2, 2, 1)
+    with pytest.raises(ValueError, match="do not fit together"):
+        ext.max_pool_backward(out, argmax, np.zeros((2, 4, 5, 5)))
