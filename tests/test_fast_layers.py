@@ -82,7 +82,8 @@ def threads(request, monkeypatch):
     """Run the test on one thread, then with every batch of two or more images split over three threads."""
     if request.param == "split":
         monkeypatch.setattr(fast_layers, "_MIN_CONV_WORK", 1)
-        monkeypatch.setattr(fast_layers, "_MIN_POOL_WORK", 1)
+        monkeypatch.setattr(fast_layers, "_MIN_POOL_FORWARD_WORK", 1)
+        monkeypatch.setattr(fast_layers, "_MIN_POOL_BACKWARD_WORK", 1)
     previous = fast_layers.set_num_threads(1 if request.param == "serial" else 3)
     yield request.param
     fast_layers.set_num_threads(previous)
