@@ -60,7 +60,7 @@ _MIN_POOL_BACKWARD_WORK = 1 << 22
 
 _blas = ThreadpoolController()
 _num_threads = max([pool["num_threads"] for pool in _blas.select(user_api="blas").info()] or [1])
-_executor = None
+_executor = None  # (pid, number of workers, ThreadPoolExecutor), made on first use
 _executor_lock = threading.Lock()
 _scratch_space = threading.local()
 
@@ -124,8 +124,8 @@ def set_num_threads(n):
         raise ValueError(f"the number of threads must be a positive int, got {n!r}")
     with _executor_lock:
         previous, _num_threads = _num_threads, n
-        if _executor is not None and _executor[1]._max_workers != n - 1:
-            _executor[1].shutdown(wait=False)
+        if _executor is not None and _executor[1] != n - 1:
+            _executor[2].shutdown(wait=False)
             _executor = None
     return previous
 
@@ -136,8 +136,9 @@ def _get_executor():
     with _executor_lock:
         # A forked child inherits the executor object but not its threads, so it builds its own.
         if _executor is None or _executor[0] != os.getpid():
-            _executor = (os.getpid(), ThreadPoolExecutor(_num_threads - 1, thread_name_prefix="cs231n-fast"))
-        return _executor[1]
+            workers = _num_threads - 1
+            _executor = (os.getpid(), workers, ThreadPoolExecutor(workers, thread_name_prefix="cs231n-fast"))
+        return _executor[2]
 
 
 def _run_parts(fn, N, work, min_work):

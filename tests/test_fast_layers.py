@@ -260,10 +260,14 @@ def test_run_parts_covers_the_batch_on_separate_threads_with_single_threaded_bla
     monkeypatch.setattr(fast_layers, "_MIN_CONV_WORK", 1)
     previous = fast_layers.set_num_threads(3)
     calls = []
+    # Three parts must run at the same time: each waits here until all three arrived.
+    barrier = threading.Barrier(3, timeout=30)
 
     def part(start, stop):
         blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
         calls.append((start, stop, threading.get_ident(), blas))
+        if stop - start < 7:
+            barrier.wait()
         return start
 
     blas_before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
@@ -275,6 +279,7 @@ def test_run_parts_covers_the_batch_on_separate_threads_with_single_threaded_bla
     split = sorted(calls[:3])
     assert [(start, stop) for start, stop, _, _ in split] == [(0, 2), (2, 4), (4, 7)]
     assert len({ident for _, _, ident, _ in split}) == 3
+    assert [ident for start, _, ident, _ in split if start == 0] == [threading.get_ident()]
     assert all(blas == [1] * len(blas_before) for _, _, _, blas in split)
     assert calls[3][:2] == (0, 7)
     assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == blas_before
