@@ -159,7 +159,8 @@ def _run_parts(fn, N, work, min_work):
     bounds = [N * i // parts for i in range(parts + 1)]
     # Each thread calls BLAS on its own part: a multi-threaded BLAS underneath would oversubscribe the cores.
     with _blas.limit(limits=1, user_api="blas"):
-        futures = [_get_executor().submit(fn, bounds[i], bounds[i + 1]) for i in range(1, parts)]
+        executor = _get_executor()
+        futures = [executor.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, parts)]
         try:
             first = fn(bounds[0], bounds[1])
         finally:

@@ -254,10 +254,9 @@ def test_backend_switch():
     assert fast_layers.get_backend() == previous
 
 
-def test_run_parts_covers_the_batch_on_separate_threads_with_single_threaded_blas(monkeypatch):
+def test_run_parts_covers_the_batch_on_separate_threads_with_single_threaded_blas():
     from threadpoolctl import threadpool_info
 
-    monkeypatch.setattr(fast_layers, "_MIN_CONV_WORK", 1)
     previous = fast_layers.set_num_threads(3)
     calls = []
     # Three parts must run at the same time: each waits here until all three arrived.
