@@ -16,6 +16,7 @@ _DEFAULTS = {
     "update_rule": "sgd",
     "optim_config": None,
     "lr_decay": 1.0,
+    "lr_schedule": "step",
     "batch_size": 100,
     "num_epochs": 10,
     "num_train_samples": 1000,
@@ -32,11 +33,15 @@ _DEFAULTS = {
 _RESUMED_HYPERPARAMS = (
     "update_rule",
     "lr_decay",
+    "lr_schedule",
     "batch_size",
     "num_epochs",
     "num_train_samples",
     "num_val_samples",
 )
+
+
+LR_SCHEDULES = ("step", "linear")
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -176,6 +181,11 @@ class Solver:
           'learning_rate' parameter so that should always be present.
         - lr_decay: A scalar for learning rate decay; after each epoch the
           learning rate is multiplied by this value.
+        - lr_schedule: 'step' (default): the rate changes only through lr_decay.
+          'linear': iteration t of T runs at optim_config['learning_rate'] * (1 - t / T),
+          so the rate falls to zero over the num_epochs of the run (lr_decay must stay 1.0).
+          Letting the rate settle matters most in short runs, where a constant rate
+          leaves the last steps bouncing around the minimum.
         - batch_size: Size of minibatches used to compute loss and gradient
           during training.
         - num_epochs: The number of epochs to run for during training.
@@ -193,9 +203,11 @@ class Solver:
         - checkpoint_name: If not None, then save a checkpoint
           f"{checkpoint_name}_epoch_{epoch}.npz" after every epoch.
         - resume: Path of a checkpoint to continue from (see load_checkpoint).
-          update_rule, lr_decay, batch_size, num_epochs, num_train_samples and
-          num_val_samples passed explicitly here override the checkpoint's; the
+          update_rule, lr_decay, lr_schedule, batch_size, num_epochs, num_train_samples
+          and num_val_samples passed explicitly here override the checkpoint's; the
           optimizer state, learning rates included, always comes from the checkpoint.
+          A 'linear' schedule follows num_epochs, so a larger num_epochs lifts the rate
+          onto the line of the longer run.
         """
         unknown = sorted(set(kwargs) - set(_DEFAULTS))
         if unknown:
@@ -210,6 +222,8 @@ class Solver:
         self.update_rule = _resolve_update_rule(opts["update_rule"])
         self.optim_config = dict(opts["optim_config"] or {})
         self.lr_decay = opts["lr_decay"]
+        self.lr_schedule = opts["lr_schedule"]
+        self.base_learning_rate = self.optim_config.get("learning_rate")
         self.batch_size = int(opts["batch_size"])
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {opts['batch_size']}")
@@ -231,6 +245,27 @@ class Solver:
             self.load_checkpoint(opts["resume"])
             for name, value in overrides.items():
                 setattr(self, name, value)
+        self._check_lr_schedule()
+
+    def _check_lr_schedule(self):
+        """Raise ValueError unless lr_schedule, lr_decay and the learning rate fit together."""
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(
+                f'Invalid lr_schedule "{self.lr_schedule}"; use "step" (the rate changes only through '
+                'lr_decay) or "linear" (the rate falls to zero over the run)'
+            )
+        if self.lr_schedule != "linear":
+            return
+        if self.lr_decay != 1.0:
+            raise ValueError(
+                f"lr_decay={self.lr_decay} applies to lr_schedule='step'; under 'linear' the rate "
+                "already falls to zero, so leave lr_decay at 1.0"
+            )
+        if self.base_learning_rate is None:
+            raise ValueError(
+                "lr_schedule='linear' scales optim_config['learning_rate'], which is missing; pass "
+                "one, e.g. optim_config={'learning_rate': 1e-3}"
+            )
 
     def _set_data(self, data):
         """Validate data and store its training and validation arrays."""
@@ -275,11 +310,20 @@ class Solver:
         # Make a deep copy of the optim_config for each parameter
         self.optim_configs = {p: dict(self.optim_config) for p in self.model.params}
 
+    def _num_iterations(self):
+        """Return the number of iterations of the whole run: num_epochs full passes."""
+        return self.num_epochs * max(self.X_train.shape[0] // self.batch_size, 1)
+
     def _step(self):
         """
         Make a single gradient update. This is called by train() and should not
         be called manually.
         """
+        if self.lr_schedule == "linear":
+            rate = self.base_learning_rate * (1 - self.iteration / self._num_iterations())
+            for config in self.optim_configs.values():
+                config["learning_rate"] = rate
+
         # Make a minibatch of training data
         num_train = self.X_train.shape[0]
         batch_mask = np.random.choice(num_train, self.batch_size)
@@ -363,9 +407,8 @@ class Solver:
         Continues from self.iteration, so a Solver restored from a checkpoint picks
         up at the epoch after the one saved.
         """
-        num_train = self.X_train.shape[0]
-        iterations_per_epoch = max(num_train // self.batch_size, 1)
-        num_iterations = self.num_epochs * iterations_per_epoch
+        iterations_per_epoch = max(self.X_train.shape[0] // self.batch_size, 1)
+        num_iterations = self._num_iterations()
 
         bar = None
         if self.progress and self.iteration < num_iterations:
@@ -440,11 +483,12 @@ class Solver:
             "val_acc_history": np.array(self.val_acc_history, dtype=np.float64),
             "hyper/update_rule": np.array(getattr(self.update_rule, "__name__", "")),
             "hyper/lr_decay": np.array(self.lr_decay, dtype=np.float64),
+            "hyper/lr_schedule": np.array(self.lr_schedule),
             "hyper/batch_size": np.array(self.batch_size),
             "hyper/num_epochs": np.array(self.num_epochs),
         }
         # None cannot be stored without pickle, so an absent key stands for it.
-        for name in ("num_train_samples", "num_val_samples"):
+        for name in ("base_learning_rate", "num_train_samples", "num_val_samples"):
             if getattr(self, name) is not None:
                 arrays[f"hyper/{name}"] = np.array(getattr(self, name))
         kind, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
@@ -576,6 +620,10 @@ class Solver:
                 f"cs231n.optim; pass update_rule={rule_name} to the Solver together with resume="
             )
         self.lr_decay = float(arrays["hyper/lr_decay"])
+        # Files written before schedules existed ran the 'step' schedule.
+        self.lr_schedule = str(arrays.get("hyper/lr_schedule", "step"))
+        rate = arrays.get("hyper/base_learning_rate")
+        self.base_learning_rate = None if rate is None else float(rate)
         self.batch_size = int(arrays["hyper/batch_size"])
         self.num_epochs = int(arrays["hyper/num_epochs"])
         for name in ("num_train_samples", "num_val_samples"):

@@ -84,6 +84,46 @@ def test_lr_decays_once_per_epoch():
         assert rel_error(config["learning_rate"], 1e-2 * 0.5**3) < 1e-12
 
 
+def _rate_recorder(seen):
+    """An sgd update rule that appends the learning rate of each call to seen."""
+
+    def recording_sgd(w, dw, config=None):
+        seen.append(config["learning_rate"])
+        return optim.sgd(w, dw, config)
+
+    return recording_sgd
+
+
+def test_linear_schedule_falls_to_zero_over_the_run():
+    seen = []
+    np.random.seed(0)
+    solver = _solver(update_rule=_rate_recorder(seen), optim_config={"learning_rate": 0.06},
+                     lr_schedule="linear", num_epochs=2)
+    solver.train()
+    # 2 epochs of 6 iterations, two parameters per iteration: step t runs at 0.06 * (1 - t / 12).
+    expected = np.repeat(0.06 * (1 - np.arange(12) / 12), 2)
+    assert rel_error(np.array(seen), expected) < 1e-12
+    assert solver.best_val_acc > 0.9
+
+
+def test_step_schedule_keeps_the_rate_within_an_epoch():
+    seen = []
+    np.random.seed(0)
+    _solver(update_rule=_rate_recorder(seen), optim_config={"learning_rate": 0.06}, lr_decay=0.5,
+            num_epochs=2).train()
+    assert rel_error(np.array(seen), np.repeat([0.06, 0.03], 12)) < 1e-12
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"lr_schedule": "cosine"}, 'Invalid lr_schedule "cosine"'),
+    ({"lr_schedule": "linear", "lr_decay": 0.9}, "leave lr_decay at 1.0"),
+    ({"lr_schedule": "linear", "optim_config": {}}, r"optim_config\['learning_rate'\], which is missing"),
+])
+def test_bad_schedule_options_say_what_to_change(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        _solver(**kwargs)
+
+
 def test_sgd_default_update_matches_hand_written_step():
     np.random.seed(0)
     model = _CenteredSoftmax()
@@ -221,6 +261,34 @@ def test_resumed_run_matches_uninterrupted_run(tmp_path, via):
     assert resumed.loss_history == full.loss_history
     assert resumed.val_acc_history == full.val_acc_history
     assert resumed.best_val_acc == full.best_val_acc
+
+
+def test_resumed_linear_run_matches_uninterrupted_run(tmp_path):
+    np.random.seed(0)
+    full = _solver(checkpoint_name=str(tmp_path / "run"), lr_schedule="linear", num_val_samples=20)
+    full.train()
+
+    np.random.seed(123)
+    model = _CenteredSoftmax(seed=7)
+    resumed = Solver(model, _blobs(), resume=str(tmp_path / "run_epoch_1.npz"), verbose=False)
+    assert resumed.lr_schedule == "linear" and resumed.base_learning_rate == 5e-2
+    resumed.train()
+    for name, value in full.model.params.items():
+        assert np.array_equal(model.params[name], value)
+    assert resumed.loss_history == full.loss_history
+
+
+def test_checkpoint_from_before_schedules_resumes_as_step(tmp_path):
+    np.random.seed(0)
+    _solver(checkpoint_name=str(tmp_path / "run"), num_epochs=1).train()
+    with np.load(tmp_path / "run_epoch_1.npz", allow_pickle=False) as f:
+        old = {key: f[key] for key in f.files if key not in ("hyper/lr_schedule", "hyper/base_learning_rate")}
+    np.savez(tmp_path / "old.npz", **old)
+    resumed = Solver(_CenteredSoftmax(), _blobs(), resume=str(tmp_path / "old.npz"), num_epochs=2,
+                     verbose=False)
+    assert resumed.lr_schedule == "step" and resumed.base_learning_rate is None
+    resumed.train()
+    assert resumed.epoch == 2
 
 
 def test_explicit_kwargs_override_checkpoint(tmp_path):
