@@ -9,7 +9,7 @@ NOTEBOOKS := assignment1/two_layer_net.ipynb \
 	assignment2/FullyConnectedNets.ipynb assignment2/BatchNormalization.ipynb \
 	assignment2/Dropout.ipynb assignment2/ConvolutionalNetworks.ipynb
 
-.PHONY: all setup build test lint unit instructor-tests grade-check nbval bench release validate notebooks clean
+.PHONY: all setup build test lint unit instructor-tests grade-check nbval bench bench-accuracy release validate notebooks clean
 
 all: setup release notebooks
 
@@ -47,6 +47,10 @@ nbval:
 
 bench: setup
 	$(PYTHON) -m cs231n.bench
+
+# One-epoch ThreeLayerConvNet accuracy over seeds, constant vs linear learning rate (about 7 minutes).
+bench-accuracy: setup
+	$(PYTHON) -m cs231n.bench_accuracy
 
 release: setup
 	coursekit release --out build/release
