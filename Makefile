@@ -48,7 +48,7 @@ nbval:
 bench: setup
 	$(PYTHON) -m cs231n.bench
 
-# One-epoch ThreeLayerConvNet accuracy over seeds, constant vs linear learning rate (about 7 minutes).
+# One-epoch ThreeLayerConvNet accuracy over seeds, constant vs linear learning rate (about 8 minutes).
 bench-accuracy: setup
 	$(PYTHON) -m cs231n.bench_accuracy
 

@@ -310,9 +310,13 @@ class Solver:
         # Make a deep copy of the optim_config for each parameter
         self.optim_configs = {p: dict(self.optim_config) for p in self.model.params}
 
+    def _iterations_per_epoch(self):
+        """Return the number of minibatches that make one epoch (at least one)."""
+        return max(self.X_train.shape[0] // self.batch_size, 1)
+
     def _num_iterations(self):
         """Return the number of iterations of the whole run: num_epochs full passes."""
-        return self.num_epochs * max(self.X_train.shape[0] // self.batch_size, 1)
+        return self.num_epochs * self._iterations_per_epoch()
 
     def _step(self):
         """
@@ -407,7 +411,7 @@ class Solver:
         Continues from self.iteration, so a Solver restored from a checkpoint picks
         up at the epoch after the one saved.
         """
-        iterations_per_epoch = max(self.X_train.shape[0] // self.batch_size, 1)
+        iterations_per_epoch = self._iterations_per_epoch()
         num_iterations = self._num_iterations()
 
         bar = None
