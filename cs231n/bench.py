@@ -204,12 +204,12 @@ def _speed_rows(name, dtype, res, no_torch_reason):
     return rows
 
 
-def _target(label, ratios, limit, higher_is_better=False):
-    """One 'target' line: met when every ratio is within its limit; n/a when there is nothing to check."""
-    if not ratios:
+def target_line(label, values, limit, higher_is_better=False, fmt=".2f"):
+    """One 'target' line: met when every value is within its limit; n/a when there is nothing to check."""
+    if not values:
         return f"  [n/a] {label}"
-    ok = all((r >= limit) if higher_is_better else (r <= limit) for r in ratios)
-    shown = ", ".join(f"{r:.2f}" for r in ratios)
+    ok = all((v >= limit) if higher_is_better else (v <= limit) for v in values)
+    shown = ", ".join(f"{v:{fmt}}" for v in values)
     return f"  [{'met' if ok else 'NOT met'}] {label}: {shown}"
 
 
@@ -385,16 +385,16 @@ def main(argv=None):
     _print_table(["layer", "dtype", "fwd+bwd ms", "conv GFLOP/s", "GEMM ms", "GEMM GFLOP/s", "conv/GEMM"],
                  gemm_rows)
     print("\nTargets:")
-    print(_target("conv float32 fwd and bwd <= 2x torch (7x7 and 16->32 3x3 shapes)", torch_ratios, 2.0))
-    print(_target("conv fwd+bwd >= 50% of the GEMM rate (7x7 and 16->32 3x3, f32 and f64)", gemm_fractions, 0.5, True))
-    print(_target("max-pool fwd and bwd <= 2x torch", pool_ratios, 2.0))
+    print(target_line("conv float32 fwd and bwd <= 2x torch (7x7 and 16->32 3x3 shapes)", torch_ratios, 2.0))
+    print(target_line("conv fwd+bwd >= 50% of the GEMM rate (7x7 and 16->32 3x3, f32 and f64)", gemm_fractions, 0.5, True))
+    print(target_line("max-pool fwd and bwd <= 2x torch", pool_ratios, 2.0))
     if args.epoch:
         results = run_epoch(threads, no_torch_reason)
         numpy_res, torch_res = results.get("numpy", {}), results.get("torch", {})
         if "seconds" in numpy_res:
-            print(_target("epoch peak RSS <= 2 GB (MB)", [numpy_res["peak_rss_mb"]], 2048))
+            print(target_line("epoch peak RSS <= 2 GB (MB)", [numpy_res["peak_rss_mb"]], 2048))
         if "seconds" in numpy_res and "seconds" in torch_res:
-            print(_target("epoch <= 2x torch", [numpy_res["seconds"] / torch_res["seconds"]], 2.0))
+            print(target_line("epoch <= 2x torch", [numpy_res["seconds"] / torch_res["seconds"]], 2.0))
     return 0
 
 

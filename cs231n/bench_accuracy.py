@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from cs231n.bench import target_line
 from cs231n.classifiers.cnn import ThreeLayerConvNet
 from cs231n.data_utils import get_data
 from cs231n.solver import LR_SCHEDULES, Solver
@@ -76,9 +77,8 @@ def main(argv=None):
     print(f"\nTarget: one epoch >= {TARGET:.0%} (every seed):")
     for schedule, runs in results.items():
         for split in ("train", "test"):
-            accs = [r[split] for r in runs]
-            verdict = "met" if min(accs) >= TARGET else "NOT met"
-            print(f"  [{verdict}] lr_schedule={schedule} {split}: {min(accs):.3f}-{max(accs):.3f}")
+            print(target_line(f"lr_schedule={schedule} {split}", [r[split] for r in runs], TARGET,
+                              higher_is_better=True, fmt=".3f"))
     return 0
 
 
