@@ -6,7 +6,7 @@ a failing check prints a different line that names what to fix, which makes nbva
 
 import numpy as np
 
-from cs231n.gradient_check import rel_error
+from .gradient_check import rel_error
 
 
 def _report(name, ok, detail, fix):

@@ -26,8 +26,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from threadpoolctl import ThreadpoolController
 
-from cs231n.im2col import col2im_indices, im2col_indices
-from cs231n.layers import _conv_shapes, _pool_output_size
+from .im2col import col2im_indices, im2col_indices
+from .validation import conv_shapes, pool_output_size
 
 BACKENDS = ("cython", "numpy")
 
@@ -36,7 +36,7 @@ _CYTHON_DISABLED = os.environ.get("CS231N_NO_CYTHON", "0") not in ("", "0")
 im2col_cython = None
 if not _CYTHON_DISABLED:
     try:
-        from cs231n import im2col_cython
+        from . import im2col_cython
     except ImportError:
         warnings.warn(
             "cs231n.im2col_cython is not built; run `make build` (or python setup.py build_ext --inplace) "
@@ -194,7 +194,7 @@ def _pool_shapes(x, pool_param):
         raise ValueError(f"x must be (N, C, H, W), got shape {x.shape}; reshape it to 4-D")
     _, _, H, W = x.shape
     PH, PW, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
-    return (PH, PW, stride) + _pool_output_size(H, W, PH, PW, stride)
+    return (PH, PW, stride) + pool_output_size(H, W, PH, PW, stride)
 
 
 def _im2col_numpy(x, cols, HH, WW, pad, stride):
@@ -255,7 +255,7 @@ def _chunk_size(N, KP, itemsize):
 
 def _conv_forward_chunks(x, w, b, conv_param, im2col):
     """Forward of conv_forward_fast / conv_forward_strides with the given im2col kernel."""
-    stride, pad, H_out, W_out = _conv_shapes(x, w, b, conv_param)
+    stride, pad, H_out, W_out = conv_shapes(x, w, b, conv_param)
     N = x.shape[0]
     F, _, HH, WW = w.shape
     dtype = _float_dtype(x, w, b)
@@ -283,7 +283,7 @@ def _conv_forward_chunks(x, w, b, conv_param, im2col):
 def _conv_backward_chunks(dout, cache, im2col, col2im):
     """Backward of conv_backward_fast / conv_backward_strides with the given kernels."""
     x, w, b, conv_param = cache
-    stride, pad, H_out, W_out = _conv_shapes(x, w, b, conv_param)
+    stride, pad, H_out, W_out = conv_shapes(x, w, b, conv_param)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     if dout.shape != (N, F, H_out, W_out):
@@ -394,7 +394,7 @@ def conv_forward_im2col(x, w, b, conv_param):
     - out: Output data, of shape (N, F, H', W')
     - cache: (x, w, b, conv_param, x_cols) with x_cols as im2col_indices returns it
     """
-    stride, pad, H_out, W_out = _conv_shapes(x, w, b, conv_param)
+    stride, pad, H_out, W_out = conv_shapes(x, w, b, conv_param)
     N = x.shape[0]
     F, _, HH, WW = w.shape
     dtype = _float_dtype(x, w, b)

@@ -1,12 +1,12 @@
 """Sandwich layers: common stacks of layers as one forward / backward pair, with nested caches."""
 
-from cs231n.fast_layers import (
+from .fast_layers import (
     conv_backward_fast,
     conv_forward_fast,
     max_pool_backward_fast,
     max_pool_forward_fast,
 )
-from cs231n.layers import (
+from .layers import (
     affine_backward,
     affine_forward,
     batchnorm_backward_alt,

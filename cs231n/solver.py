@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 from tqdm.auto import tqdm
 
-from cs231n import optim
+from . import optim
 
 # Bumped whenever the checkpoint layout changes, so an old file fails with a clear message.
 CHECKPOINT_VERSION = 1

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from cs231n.fast_layers import max_pool_backward_fast, max_pool_forward_fast
-from cs231n.layer_utils import (
+from ..fast_layers import max_pool_backward_fast, max_pool_forward_fast
+from ..layer_utils import (
     affine_norm_relu_backward,
     affine_norm_relu_forward,
     affine_relu_backward,
@@ -15,7 +15,7 @@ from cs231n.layer_utils import (
     conv_relu_pool_backward,
     conv_relu_pool_forward,
 )
-from cs231n.layers import affine_backward, affine_forward, dropout_backward, dropout_forward, softmax_loss
+from ..layers import affine_backward, affine_forward, dropout_backward, dropout_forward, softmax_loss
 
 POOL_PARAM = {"pool_height": 2, "pool_width": 2, "stride": 2}
 

@@ -2,14 +2,14 @@
 
 import numpy as np
 
-from cs231n.layer_utils import (
+from ..layer_utils import (
     NORMALIZATIONS,
     affine_norm_relu_backward,
     affine_norm_relu_forward,
     affine_relu_backward,
     affine_relu_forward,
 )
-from cs231n.layers import affine_backward, affine_forward, dropout_backward, dropout_forward, softmax_loss
+from ..layers import affine_backward, affine_forward, dropout_backward, dropout_forward, softmax_loss
 
 
 class TwoLayerNet:
