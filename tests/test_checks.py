@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from cs231n.checks import check_close, check_true, check_value
+from cs231n.checks import check_close, check_true, check_value, checking, unfinished
 
 
 def test_check_close_pass(capsys):
@@ -44,3 +44,59 @@ def test_check_true(capsys):
     ok, bad = capsys.readouterr().out.splitlines()
     assert ok == "dropout_forward: test mode returns x unchanged ✓"
     assert bad == "dropout_forward: test mode returns x unchanged ✗ — fix dropout_forward"
+
+
+def _stub():
+    """A function whose TODO region is still the release's stub."""
+    out = None
+    # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+    pass
+
+    # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+    return out
+
+
+def _done(x):
+    out = None
+    # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+    out = x[3]
+    # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+    return out
+
+
+def test_unfinished_finds_stubbed_regions():
+    assert unfinished(_stub)
+    assert not unfinished(_done)
+    assert not unfinished(np.sum)
+
+
+def test_checking_names_a_stubbed_dependency_when_the_body_raises(capsys):
+    with checking("thing_backward", _stub, _done):
+        _stub() + 1
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"thing_backward: {_stub.__qualname__} is not implemented yet (its TODO in "
+                   f"test_checks.py holds only `pass`) ✗ — fix {_stub.__qualname__}"]
+
+
+def test_checking_names_the_function_an_error_came_from(capsys):
+    with checking("thing", _done):
+        _done([1, 2])
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith("thing: raised IndexError in _done (test_checks.py:")
+    assert line.endswith("list index out of range ✗ — fix _done")
+
+
+def test_checking_adds_the_stub_after_a_failed_check_and_never_stays_silent(capsys):
+    with checking("thing", _stub):
+        check_close("thing out", _stub(), np.ones(2))
+    with checking("other", _done):
+        pass
+    with checking("fine", _done):
+        check_true("fine", _done([0, 0, 0, 1]) == 1, "picks the fourth")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "thing out: got None, expected an array (is the TODO implemented?) ✗ — fix thing out"
+    assert lines[1].startswith("thing: _stub is not implemented yet") or "is not implemented yet" in lines[1]
+    assert lines[2] == "other: nothing was checked ✗ — fix other"
+    assert lines[3] == "fine: picks the fourth ✓"
+    assert len(lines) == 4
