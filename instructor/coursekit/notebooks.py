@@ -7,6 +7,8 @@ import nbformat
 from .fsutil import atomic_write_text
 from .markers import MarkerError, find_regions, stub_text
 
+# A graded cell names itself in its source, so a student may delete it and re-create it with the same code.
+GRADED_RE = re.compile(r"^[ \t]*# GRADED: ([A-Za-z_][A-Za-z0-9_]*)[ \t]*$", re.MULTILINE)
 # The reference notebooks live one folder below the kit root; in a student kit they sit in the root.
 _SYS_PATH_PARENT = re.compile(r"""sys\.path\.insert\(\s*0\s*,\s*(['"])\.\.\1\s*\)""")
 
@@ -22,9 +24,15 @@ def write(nb, path):
     atomic_write_text(path, nbformat.writes(nb) + "\n")
 
 
+def graded_tag(source):
+    """The tag of a graded cell (`# GRADED: <tag>` on a line of its source), or None."""
+    tags = GRADED_RE.findall(source)
+    return tags[0] if len(tags) == 1 else None
+
+
 def cell_key(cell, index):
-    """The stable name of a cell in a TODO id: its nbformat id, or its position when it has none."""
-    return cell.get("id") or f"cell{index}"
+    """The stable name of a cell in a TODO id: its `# GRADED:` tag, else its nbformat id or position."""
+    return graded_tag(cell.source) or cell.get("id") or f"cell{index}"
 
 
 def code_regions(nb, where):
