@@ -1,0 +1,156 @@
+"""`python -m coursekit.bench_grading`: how fast the grader is, per submission and for a batch.
+
+Prints, for each assignment, the wall time of `coursekit grade` on the reference submission without and with
+notebook re-execution, then the wall time of `coursekit grade-batch` on a generated cohort (default: 50
+assignment2 submissions, 2 jobs), interrupted after some are graded and resumed, with a check that the
+resumed run regraded none of the finished ones. Figures only: the machine may be shared, so the load
+average is printed with them.
+
+`make_batch` writes the cohort: submissions cut from the release with a varied share of the TODOs solved
+(the first one fully solved, the second untouched), plus a file that is not a zip and one with a syntax
+error, as zips named like collectSubmission.sh's.
+"""
+
+import argparse
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .fsutil import write_zip
+from .grade_batch import grade_argv
+from .reference import Reference
+from .release import short_name, write_solved
+
+TARGET_SECONDS = 60  # issue 13: assignment2 without notebooks, per submission, on 2 cores
+
+
+def make_batch(ref, assignment, dest, count=50, seed=0, broken=True):
+    """Write `count` submission zips into `dest`; return {zip name: set of solved TODO ids, or None if broken}."""
+    if count < 2:
+        raise ValueError(f"a batch needs at least 2 submissions (fully solved and untouched), not {count}")
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    todo_ids = [t.id for t in ref.config.todos_for(assignment)]
+    rng = random.Random(seed)
+    plan = {}
+    for i in range(count):
+        name = f"{short_name(assignment)}_student{i:03d}.zip"
+        if broken and count >= 4 and i == count - 1:
+            (dest / name).write_bytes(b"this is not a zip file\n")
+            plan[name] = None
+            continue
+        share = 1.0 if i == 0 else 0.0 if i == 1 else rng.random()
+        solved = {t for t in todo_ids if rng.random() < share}
+        with tempfile.TemporaryDirectory(prefix="coursekit-batch-sub-") as tmp:
+            folder = write_solved(ref, assignment, Path(tmp) / "sub", solved=solved)
+            if broken and count >= 4 and i == count - 2:
+                victim = sorted(folder.rglob("*.py"))[0]
+                victim.write_text("def broken(:\n" + victim.read_text())
+                solved = None
+            write_zip(dest / name, folder)
+        plan[name] = solved
+    return plan
+
+
+def _coursekit(argv):
+    return [sys.executable, "-m", "coursekit", *argv]
+
+
+def time_grade(ref, assignment, notebooks, work, repeat):
+    """Wall times (s) of `coursekit grade` on the reference submission of `assignment`."""
+    sub = write_solved(ref, assignment, Path(work) / f"{assignment}-reference")
+    times = []
+    for _ in range(repeat):
+        results = Path(work) / f"{assignment}-{notebooks}.json"
+        start = time.monotonic()
+        proc = subprocess.run(_coursekit(grade_argv(sub, results, assignment=assignment, root=ref.root,
+                                                    notebooks=notebooks)), capture_output=True, text=True)
+        times.append(time.monotonic() - start)
+        if proc.returncode != 0:
+            raise RuntimeError(f"coursekit grade failed on the reference of {assignment}:\n{proc.stderr[-2000:]}")
+    return times
+
+
+def _finished(out):
+    return {p.name: p.stat().st_mtime_ns for p in Path(out).glob("*.json")}
+
+
+def time_batch(ref, assignment, work, count, jobs, interrupt_after, seed):
+    """Grade a generated batch, kill it after `interrupt_after` results, resume; return the figures."""
+    subs = Path(work) / "submissions"
+    out = Path(work) / "grades"
+    start = time.monotonic()
+    make_batch(ref, assignment, subs, count=count, seed=seed)
+    generated = time.monotonic() - start
+    argv = _coursekit(["grade-batch", str(subs), "--out", str(out), "--root", str(ref.root), "--jobs", str(jobs),
+                       "--assignment", assignment])
+    start = time.monotonic()
+    first = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while first.poll() is None and len(_finished(out)) < interrupt_after:
+        time.sleep(0.2)
+    if interrupt_after > 0:
+        first.send_signal(signal.SIGKILL)
+    first.wait()
+    first_wall = time.monotonic() - start
+    before = _finished(out)
+    start = time.monotonic()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    resume_wall = time.monotonic() - start
+    after = _finished(out)
+    regraded = [name for name, mtime in before.items() if after.get(name) != mtime]
+    return {"generated": generated, "first": first_wall, "killed_after": len(before), "resume": resume_wall,
+            "graded": len(after), "regraded": regraded, "out": out}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m coursekit.bench_grading", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", help="reference tree (default: found from the current folder)")
+    parser.add_argument("--assignment", action="append", dest="assignments",
+                        help="per-submission timing of this assignment (repeatable; default: all)")
+    parser.add_argument("--repeat", type=int, default=3, help="grades per measurement without notebooks (default: 3)")
+    parser.add_argument("--no-notebook-runs", action="store_true", help="skip the (slow) timing with notebooks")
+    parser.add_argument("--batch-assignment", default="assignment2", help="assignment of the batch (default: assignment2)")
+    parser.add_argument("--count", type=int, default=50, help="submissions in the batch (default: 50; 0: no batch)")
+    parser.add_argument("--jobs", type=int, default=2, help="grade-batch --jobs (default: 2)")
+    parser.add_argument("--interrupt-after", type=int, default=10,
+                        help="kill the batch after this many results, then resume it (default: 10; 0: no interruption)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work", help="keep the submissions and grades here (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    ref = Reference(args.root)
+    work = Path(args.work or tempfile.mkdtemp(prefix="coursekit-bench-grading-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; work folder {work}")
+    print(f"{'assignment':12} {'notebooks':9} {'seconds per submission':>24}")
+    for assignment in args.assignments or list(ref.config.assignments):
+        settings = [False] if args.no_notebook_runs else [False, True]
+        for notebooks in settings:
+            times = time_grade(ref, assignment, notebooks, work, 1 if notebooks else args.repeat)
+            shown = ", ".join(f"{t:.1f}" for t in times)
+            print(f"{assignment:12} {'yes' if notebooks else 'no':9} {statistics.median(times):>10.1f}  ({shown})",
+                  flush=True)
+            if assignment == "assignment2" and not notebooks:
+                verdict = "met" if statistics.median(times) <= TARGET_SECONDS else "NOT met"
+                print(f"  target: assignment2 without notebooks <= {TARGET_SECONDS} s per submission: {verdict}")
+    if args.count:
+        fig = time_batch(ref, args.batch_assignment, work / "batch", args.count, args.jobs, args.interrupt_after,
+                         args.seed)
+        total = fig["first"] + fig["resume"]
+        print(f"batch: {args.count} {args.batch_assignment} submissions (generated in {fig['generated']:.0f} s), "
+              f"--jobs {args.jobs}, load average {os.getloadavg()[0]:.1f}")
+        print(f"  killed after {fig['first']:.0f} s with {fig['killed_after']} graded; resumed in {fig['resume']:.0f} s; "
+              f"wall time {total:.0f} s ({total / args.count:.1f} s per submission)")
+        print(f"  {fig['graded']} results, regraded after the restart: {len(fig['regraded'])} "
+              f"{fig['regraded'] if fig['regraded'] else ''}".rstrip())
+        print(f"  scores: {fig['out'] / 'scores.csv'}; report: {fig['out'] / 'report/index.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
