@@ -11,9 +11,11 @@ stdin. By the spec's mode:
   unprivileged uid (dropping every capability) and execs the program. Only loopback networking exists.
   The launcher waits for the child and exits with its status; the child dies with the launcher
   (parent-death signal), so killing the launcher ends the whole sandbox.
-- "uid": no namespaces (a container without CAP_SYS_ADMIN): own session, resource limits, the dedicated
-  uid, no new privileges, then exec. sandbox.py kills every process of that uid after each run.
-- "none": own session and resource limits only (no root: nothing more is possible).
+- "uid": no namespaces (a container without CAP_SYS_ADMIN): resource limits, the dedicated uid, no new
+  privileges, then exec. sandbox.py kills every process of that uid after each run.
+- "none": resource limits only (no root: nothing more is possible).
+In every mode the grader starts the launcher in a session of its own, so killing its process group
+reaches what it started (in the namespaces mode the PID namespace does more).
 
 This module imports only the standard library: it runs before anything of the submission exists.
 """
@@ -214,7 +216,7 @@ def main():
             except ChildProcessError:
                 sys.exit(71)
         sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
-    os.setsid()
+    # The grader started this launcher in a session of its own, which the program keeps.
     _limits(spec)
     if mode == "uid":
         _become(spec, None)

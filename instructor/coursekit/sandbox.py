@@ -219,14 +219,19 @@ def uid_slot(iso):
 
 
 def _processes_of(uid):
+    """Live processes of `uid` (zombies, already dead and waiting for a parent to reap them, do not count)."""
     pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    pids.append(int(entry))
-            except FileNotFoundError:
+                if os.stat(f"/proc/{entry}").st_uid != uid:
+                    continue
+                with open(f"/proc/{entry}/stat") as fh:
+                    state = fh.read().rsplit(")", 1)[1].split()[0]
+            except (FileNotFoundError, ProcessLookupError, IndexError):
                 continue
+            if state not in ("Z", "X"):
+                pids.append(int(entry))
     return pids
 
 
