@@ -330,7 +330,7 @@ class Grader:
         if not names:
             return "no notebooks to re-run", False
         work = run.dir / "nb"
-        shutil.copytree(run.dir / "sub", work)
+        shutil.copytree(run.dir / "sub", work, dirs_exist_ok=True)
         for name in names:
             shutil.copyfile(sub_root / name, work / name)
         if run.uid is not None:
@@ -353,6 +353,8 @@ class Grader:
             run.stop(proc)
             return f"notebooks re-run: stopped after {self.limits.notebook_timeout} s", False
         tail = proc.stderr_tail.text()
+        if proc.returncode == 71 and "coursekit.jail:" in tail:
+            return f"notebooks re-run: the sandbox could not start ({tail.strip().splitlines()[-1]})", False
         summary = re.findall(r"^=*\s*(\d+ (?:passed|failed).*?) in [\d.]+s", tail, flags=re.M)
         line = summary[-1] if summary else f"exit code {proc.returncode}"
         return f"notebooks re-run with nbval (no points): {line}", proc.returncode == 0

@@ -92,6 +92,9 @@ def _build_root(spec):
     root = spec["root"]
     _mount("none", "/", None, MS_REC | MS_PRIVATE)
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755")
+    # /tmp first: folders bound below it (an nbval work folder) must land on top of it, not under it.
+    os.makedirs(root + "/tmp")
+    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec['tmp_mb']}m,mode=1777")
     for link, target in spec.get("symlinks", {}).items():
         os.makedirs(os.path.dirname(root + link), exist_ok=True)
         os.symlink(target, root + link)
@@ -122,8 +125,6 @@ def _build_root(spec):
     _mount(None, dev, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC)
     os.makedirs(root + "/proc")
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
-    os.makedirs(root + "/tmp")
-    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec['tmp_mb']}m,mode=1777")
     for folder in spec.get("tmp_dirs", []):
         os.makedirs(root + folder, exist_ok=True)
         os.chown(root + folder, uid, gid)
