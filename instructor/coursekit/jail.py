@@ -199,6 +199,10 @@ def _child(spec, alive_fd):
 def main():
     spec = json.loads(sys.stdin.buffer.read().decode("utf-8"))
     mode = spec["mode"]
+    # Join the run's cgroups first: everything started from here on shares their memory and process budget.
+    for procs in spec.get("cgroups", []):
+        with open(procs, "w") as fh:
+            fh.write(str(os.getpid()))
     if mode == "namespaces":
         flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
         _check(_libc.unshare(flags), "unshare")

@@ -186,3 +186,45 @@ def test_uid_mode_kills_every_process_and_removes_leftovers(tmp_path, secret):
     assert report["private_readable"] == []
     assert report["during"] >= 2 and report["tmp_file"]
     assert report["after"] == 0 and not report["tmp_file_after"]
+
+
+FORK_AND_ALLOCATE = r'''
+import os, sys, time
+children = []
+for _ in range(6):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(300 * 2**20)
+        for i in range(0, len(block), 4096):
+            block[i] = 1
+        time.sleep(30)
+        os._exit(0)
+    children.append(pid)
+time.sleep(4)
+alive = 0
+for pid in children:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    alive += done == 0
+print(f"alive {alive}", file=sys.stderr)
+'''
+
+
+@needs_namespaces
+def test_a_run_shares_one_memory_budget():
+    """Six children of 300 MB each do not fit a 1 GB run: the kernel kills some, the machine is untouched."""
+    iso = sandbox.detect("namespaces")
+    with sandbox.uid_slot(iso) as uid:
+        run = sandbox.Run(iso, uid, sandbox.Limits(memory_mb=1024))
+        if not run.cgroups.active:
+            run.close()
+            pytest.skip("this machine gives no writable memory cgroup")
+        (run.dir / "runtime" / "bomb.py").write_text(FORK_AND_ALLOCATE)
+        run.seal()
+        proc = run.spawn([sys.executable, "-I", f"{run.path('runtime')}/bomb.py"])
+        try:
+            proc.wait(timeout=60)
+            tail = proc.stderr_tail.text()
+        finally:
+            run.close()
+    alive = int(tail.split("alive ")[-1].split()[0])
+    assert alive < 6, tail
