@@ -345,9 +345,9 @@ class Cgroups:
     children each allocate cannot take the machine's memory. Where cgroups are not writable (containers
     usually), the rlimits alone apply and `active` is False."""
 
-    def __init__(self, memory_mb, pids):
+    def __init__(self, memory_mb, pids, enabled=True):
         self.dirs = []
-        if os.geteuid() != 0:
+        if not enabled or os.geteuid() != 0:
             return
         own = _own_cgroups()
         name = f"coursekit-{os.getpid()}-{id(self):x}"
@@ -435,7 +435,7 @@ class Run:
         for name in ("runtime", "sub", "fallback", "root", "home"):
             (self.dir / name).mkdir()
         self.procs = []
-        self.cgroups = Cgroups(limits.memory_mb, limits.nproc) if iso.mode != "none" else Cgroups(0, 0)
+        self.cgroups = Cgroups(limits.memory_mb, limits.nproc, enabled=iso.mode != "none")
 
     def seal(self):
         """Make the run's folders readable by its uid only (and root), the home writable by it."""
