@@ -33,10 +33,6 @@ from .grade import detect_assignment
 from .reference import Reference
 from .report import BATCH_KEY
 
-# The grader CLI of DESIGN.md ("The grader"): `--notebooks` and `--isolation`. Until that grader lands,
-# `coursekit grade` re-executes the notebooks unless told `--no-notebooks` and chooses its isolation
-# itself. Switching is this one line: TRUSTED_GRADER_CLI = True.
-TRUSTED_GRADER_CLI = False
 DEFAULT_TIMEOUT = 3600
 # Runs each grade process: dies with the batch (PR_SET_PDEATHSIG = 1), or exits if the batch is already gone.
 LAUNCHER = (
@@ -51,20 +47,16 @@ LAUNCHER = (
 
 
 def grade_argv(submission, results, *, assignment=None, root=None, config=None, notebooks=False, isolation=None,
-               require_isolation=False):
-    """The `coursekit grade` command line (after `coursekit`) for one submission."""
+               require_isolation=False, worker_python=None, worker_uid_base=None):
+    """The `coursekit grade` command line (after `coursekit`) for one submission; None leaves the grader's default."""
     argv = ["grade", str(submission), "--results", str(results)]
-    if assignment:
-        argv += ["--assignment", assignment]
-    for key, value in (("--root", root), ("--config", config)):
-        if value:
-            argv += [key, str(value)]
-    if TRUSTED_GRADER_CLI:
-        argv += ["--notebooks"] if notebooks else []
-        argv += ["--isolation", isolation] if isolation else []
-        argv += ["--require-isolation"] if require_isolation else []
-    elif not notebooks:
-        argv.append("--no-notebooks")
+    options = (("--assignment", assignment), ("--root", root), ("--config", config), ("--isolation", isolation),
+               ("--worker-python", worker_python), ("--worker-uid-base", worker_uid_base))
+    for flag, value in options:
+        if value is not None and value != "":
+            argv += [flag, str(value)]
+    argv += ["--notebooks"] if notebooks else []
+    argv += ["--require-isolation"] if require_isolation else []
     return argv
 
 
@@ -120,12 +112,10 @@ def failed_results(message):
 
 
 class Batch:
-    def __init__(self, *, out, root, config, notebooks, timeout):
+    def __init__(self, *, out, timeout, grade_options):
         self.out = Path(out)
-        self.root = root
-        self.config = config
-        self.notebooks = notebooks
         self.timeout = timeout
+        self.grade_options = grade_options  # keyword arguments of grade_argv shared by every submission
         self.running = {}  # name -> Popen
         self.lock = threading.Lock()
         self.stopping = False
@@ -134,9 +124,7 @@ class Batch:
         """Grade one submission in its own process; write OUT/<name>.json atomically; return its status."""
         tmp = self.out / ".partial" / f"{name}.json"
         tmp.parent.mkdir(exist_ok=True)
-        argv = [sys.executable, "-m", "coursekit"] + grade_argv(path, tmp, assignment=meta["assignment"],
-                                                                root=self.root, config=self.config,
-                                                                notebooks=self.notebooks)
+        argv = [sys.executable, "-m", "coursekit", *grade_argv(path, tmp, assignment=meta["assignment"], **self.grade_options)]
         start = time.monotonic()
         log_path = self.out / "logs" / f"{name}.log"
         log_path.parent.mkdir(exist_ok=True)
@@ -198,7 +186,7 @@ def _raise_interrupt(signum, frame):
 
 
 def main(*, folder, out="build/grades", csv_path=None, jobs=2, assignment=None, notebooks=False, timeout=DEFAULT_TIMEOUT,
-         root=None, config=None):
+         root=None, config=None, isolation=None, require_isolation=False, worker_python=None, worker_uid_base=None):
     ref = Reference(root, config)
     subs = submissions_in(folder)
     out = Path(out)
@@ -224,7 +212,9 @@ def main(*, folder, out="build/grades", csv_path=None, jobs=2, assignment=None, 
 
     # Grades a killed batch left unfinished; the restart grades those submissions again.
     shutil.rmtree(out / ".partial", ignore_errors=True)
-    batch = Batch(out=out, root=ref.root, config=config, notebooks=notebooks, timeout=timeout)
+    options = {"root": ref.root, "config": config, "notebooks": notebooks, "isolation": isolation,
+               "require_isolation": require_isolation, "worker_python": worker_python, "worker_uid_base": worker_uid_base}
+    batch = Batch(out=out, timeout=timeout, grade_options=options)
     interrupted = False
     previous = signal.signal(signal.SIGTERM, _raise_interrupt) if threading.current_thread() is threading.main_thread() else None
     pool = ThreadPoolExecutor(max_workers=jobs)

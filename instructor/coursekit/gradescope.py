@@ -3,8 +3,8 @@
 DIR/ASSIGNMENT_autograder.zip holds, at its root (Gradescope unpacks it into /autograder/source):
 
 - setup.sh: run once, as root, when Gradescope builds the image (system packages, a virtual environment
-  with the course requirements and the grader, data sets, the Cython extension, the grader's worker user,
-  permissions);
+  with the course requirements and the grader, data sets, the Cython extension, permissions, and a check
+  that the grader's worker uid can run the interpreter but not read the reference);
 - run_autograder: run as root for each submission: `coursekit grade` of /autograder/submission into
   /autograder/results/results.json, in the grader's "uid" isolation (Gradescope's Docker has no
   CAP_SYS_ADMIN, so no namespaces), refusing to grade without isolation;
@@ -14,9 +14,10 @@ DIR/ASSIGNMENT_autograder.zip holds, at its root (Gradescope unpacks it into /au
   that grades), installed by setup.sh;
 - README.md for the instructor and autograder.json (what the zip was built from).
 
-Beside the zip, ASSIGNMENT_reference_submission.zip and ASSIGNMENT_release_submission.zip are the two
-submissions to try the autograder with on Gradescope (100 % and 0 %). Build products, data sets and trained
-models never enter the autograder zip: files are taken by an allowlist, then checked. The templates live in
+Beside the zip, ASSIGNMENT_reference_submission.zip (the reference code, and the models the reference
+notebooks saved when they were run) and ASSIGNMENT_release_submission.zip are the two submissions to try
+the autograder with on Gradescope (100 % and 0 %). Build products, data sets and trained models never
+enter the autograder zip: files are taken by an allowlist, then checked. The templates live in
 instructor/gradescope/; both scripts honour $AUTOGRADER_ROOT (default /autograder), which is how the local
 simulation test runs them in a temporary folder.
 """
@@ -28,6 +29,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from . import sandbox
 from .fsutil import write_zip
 from .grade_batch import grade_argv
 from .reference import CONFIG_REL, Reference, is_junk
@@ -36,9 +38,8 @@ from .release import ASSET_SUFFIXES, write_solved
 PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES = PACKAGE_DIR.parent / "gradescope"
 SCRIPTS = ("setup.sh", "run_autograder")
-# The grader's "uid" isolation runs student code as this user; setup.sh creates it. Keep in step with the
-# name grade.py uses.
-WORKER_USER = "coursekit-worker"
+# The first uid the grader's "uid" isolation runs student code as (one per grading slot; no account needed).
+WORKER_UID = sandbox.DEFAULT_UID_BASE
 # Nothing in a reference tree is this large but a data set or a model, which the container fetches itself.
 MAX_FILE_BYTES = 5 * 2**20
 NOT_SOURCE_SUFFIXES = {".npz", ".npy", ".pkl", ".gz", ".tar", ".zip"}
@@ -125,7 +126,9 @@ def _git_commit(root):
 
 
 def build(ref, assignment, out, *, notebooks=False):
-    """Write OUT/ASSIGNMENT_autograder.zip and the two sample submissions; return the autograder zip's path."""
+    """Write OUT/ASSIGNMENT_autograder.zip and the two sample submissions.
+
+    Returns (autograder zip, models the reference notebooks have not saved yet: the reference sample lacks them)."""
     cfg = ref.config
     if assignment not in cfg.assignments:
         raise ValueError(f"unknown assignment {assignment!r}; known: {', '.join(cfg.assignments)}")
@@ -137,7 +140,7 @@ def build(ref, assignment, out, *, notebooks=False):
     values = {
         "ASSIGNMENT": assignment,
         "PACKAGE": cfg.package,
-        "WORKER_USER": WORKER_USER,
+        "WORKER_UID": str(WORKER_UID),
         # run_autograder supplies the submission, --results and --root itself.
         "GRADE_ARGS": shlex.join(grade[4:]),  # after "grade SUBMISSION --results RESULTS"
         "NOTEBOOKS": "re-executes the notebooks (nbval, informational, no points)" if notebooks
@@ -161,21 +164,40 @@ def build(ref, assignment, out, *, notebooks=False):
             (stage / name).chmod(0o755)
         manifest = {"assignment": assignment, "reference_commit": _git_commit(ref.root),
                     "grade_command": ["coursekit", *grade[:2], "--results", "RESULTS", "--root", "REFERENCE", *grade[4:]],
-                    "worker_user": WORKER_USER, "notebooks": notebooks}
+                    "worker_uid": WORKER_UID, "notebooks": notebooks}
         (stage / "autograder.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         target = out / f"{assignment}_autograder.zip"
         write_zip(target, stage)
+        missing = []
         for label, solved in (("reference", None), ("release", set())):
             sample = Path(tmp) / label
             write_solved(ref, assignment, sample, solved=solved)
+            if label == "reference":
+                missing = _add_reference_models(ref, assignment, sample)
             write_zip(out / f"{assignment}_{label}_submission.zip", sample)
-    return target
+    return target, missing
+
+
+def _add_reference_models(ref, assignment, sample):
+    """Copy the models the reference notebooks saved (<tag>.npz beside them) into `sample`; return the missing."""
+    missing = []
+    for todo in ref.config.todos_for(assignment):
+        if todo.is_notebook:
+            src = ref.root / Path(todo.path).parent / todo.model
+            if src.is_file():
+                shutil.copyfile(src, sample / todo.model)
+            else:
+                missing.append(src.relative_to(ref.root).as_posix())
+    return missing
 
 
 def main(*, assignment, out="build/autograder", notebooks=False, root=None, config=None):
     ref = Reference(root, config)
-    target = build(ref, assignment, out, notebooks=notebooks)
+    target, missing = build(ref, assignment, out, notebooks=notebooks)
     print(f"{assignment}: autograder -> {target} (upload it as the assignment's autograder; it holds the solutions)")
     print(f"{assignment}: try it with {target.parent / (assignment + '_reference_submission.zip')} (100 %) and "
           f"{target.parent / (assignment + '_release_submission.zip')} (0 %)")
+    if missing:
+        print(f"{assignment}: warning: the reference submission lacks the trained models {', '.join(missing)}, so its "
+              "notebook TODOs will fail: run the reference notebooks first (make notebooks), then build again")
     return 0

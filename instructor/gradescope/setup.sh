@@ -6,9 +6,10 @@
 #      student code runs with it, so the solutions must not be importable from it;
 #   3. the data sets (Fashion-MNIST, CIFAR-10) the grader and the notebooks read;
 #   4. the Cython extension, built from the reference sources;
-#   5. the unprivileged user the grader runs student code as (its "uid" isolation mode: Gradescope's
-#      Docker has no CAP_SYS_ADMIN, so no namespaces), and permissions: source, reference, hidden tests
-#      and results readable by root only; interpreter and data readable by everyone.
+#   5. permissions for the grader's "uid" isolation (Gradescope's Docker has no CAP_SYS_ADMIN, so no
+#      namespaces; student code runs as uid @@WORKER_UID@@ and up, no account needed): source, reference and
+#      hidden tests readable by root only, interpreter and data by everyone; then checks that the worker
+#      uid can run the interpreter but can neither read the reference nor import the package from the venv.
 # Each step fails the build with a message naming what broke, so a broken image is never graded with.
 #
 # Environment (the defaults are Gradescope's; the local simulation test overrides them):
@@ -23,7 +24,7 @@ SRC=$AG/source
 REF=$SRC/reference
 VENV=$AG/venv
 DATA=$AG/datasets
-WORKER_USER=@@WORKER_USER@@
+WORKER_UID=@@WORKER_UID@@
 DATASETS=${COURSEKIT_DATASETS-fashion_mnist cifar10}
 START=$SECONDS
 
@@ -36,7 +37,7 @@ step() {
     echo "== [$((SECONDS - START)) s] $*"
 }
 
-[[ $(id -u) == 0 ]] || die "run as root (Gradescope does): it creates the user $WORKER_USER and sets permissions"
+[[ $(id -u) == 0 ]] || die "run as root (Gradescope does): it sets root-only permissions and checks the worker uid"
 [[ -d $REF ]] || die "$REF is missing: unzip @@ASSIGNMENT@@_autograder.zip into $SRC"
 umask 022
 
@@ -68,27 +69,20 @@ step "Cython extension"
 rm -rf "$REF/build"
 compgen -G "$REF/@@PACKAGE@@/*.so" >/dev/null || die "the Cython extension did not build (no .so in $REF/@@PACKAGE@@)"
 
-step "worker user $WORKER_USER"
-# The grader's "uid" isolation runs student code as this user and kills all its processes after each run.
-if ! id -u "$WORKER_USER" >/dev/null 2>&1; then
-    useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
-        "$WORKER_USER" || die "cannot create the user $WORKER_USER"
-fi
-
-step "permissions"
+step "permissions, checked as the worker uid $WORKER_UID"
 chmod 755 "$AG"
 chmod -R u+rwX,go-rwx "$SRC"
 chmod -R go+rX,go-w "$VENV" "$DATA"
 as_worker() {
-    (cd / && runuser -u "$WORKER_USER" -- "$@")
+    (cd / && setpriv --reuid="$WORKER_UID" --regid="$WORKER_UID" --clear-groups -- "$@")
 }
-as_worker "$VENV/bin/python" -c 'import numpy, pytest' \
-    || die "$WORKER_USER cannot run $VENV/bin/python (is an ancestor folder unreadable?)"
-if as_worker "$VENV/bin/python" -c 'import @@PACKAGE@@' 2>/dev/null; then
-    die "$WORKER_USER can import @@PACKAGE@@ from the virtual environment: the reference must not be installed"
+as_worker "$VENV/bin/python" -I -c 'import numpy' \
+    || die "uid $WORKER_UID cannot run $VENV/bin/python with numpy (is a folder above it unreadable?)"
+if as_worker "$VENV/bin/python" -I -c 'import @@PACKAGE@@' 2>/dev/null; then
+    die "uid $WORKER_UID can import @@PACKAGE@@ from the virtual environment: the reference must not be installed"
 fi
 if as_worker test -r "$REF/instructor/grading.toml"; then
-    die "$WORKER_USER can read the reference tree"
+    die "uid $WORKER_UID can read the reference tree"
 fi
 
 step "versions"

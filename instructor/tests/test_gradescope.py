@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from coursekit import cli
-from coursekit.gradescope import WORKER_USER, AutograderError, build
+from coursekit.gradescope import WORKER_UID, AutograderError, build
 from coursekit.reference import Reference
 from coursekit.release import write_solved
 
@@ -38,7 +38,8 @@ def test_zip_layout(tree, tmp_path, capsys):
     (tree / "instructor/tests").mkdir()
     (tree / "instructor/tests/test_self.py").write_text("def test_x(): pass\n")
     assert cli.main(["gradescope", "assignment1", "--root", str(tree), "--out", str(tmp_path / "ag")]) == 0
-    assert "assignment1_autograder.zip" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "assignment1_autograder.zip" in out
     zip_path = tmp_path / "ag/assignment1_autograder.zip"
     members = names(zip_path)
     for script in ("setup.sh", "run_autograder"):
@@ -48,7 +49,7 @@ def test_zip_layout(tree, tmp_path, capsys):
         subprocess.run(["bash", "-n"], input=text, text=True, check=True)
     run = read(zip_path, "run_autograder")
     assert "--assignment assignment1" in run and "grade \"$submission\" --results \"$RESULTS\"" in run
-    assert WORKER_USER in read(zip_path, "setup.sh") and "@@" not in read(zip_path, "README.md")
+    assert f"WORKER_UID={WORKER_UID}" in read(zip_path, "setup.sh") and "@@" not in read(zip_path, "README.md")
     for needed in ("README.md", "autograder.json", "reference/cs231n/ops.py", "reference/instructor/grading.toml",
                    "reference/instructor/hidden_tests/test_hidden.py", "reference/tests/test_ops.py",
                    "reference/assignment1/demo.ipynb", "reference/assignment2/other.ipynb",
@@ -58,10 +59,19 @@ def test_zip_layout(tree, tmp_path, capsys):
     for left_out in ("fast.so", ".pyc", "train.bin", "best_model.npz", "instructor/tests", "__pycache__"):
         assert not [m for m in members if left_out in m], left_out
     manifest = json.loads(read(zip_path, "autograder.json"))
-    assert manifest["assignment"] == "assignment1" and manifest["worker_user"] == WORKER_USER
+    assert manifest["assignment"] == "assignment1" and manifest["worker_uid"] == WORKER_UID
     for label, body in (("reference", "out = a + b"), ("release", "pass")):
         sample = tmp_path / f"ag/assignment1_{label}_submission.zip"
         assert body in read(sample, "cs231n/ops.py") and "demo.ipynb" in names(sample)
+    assert "lacks the trained models assignment1/answer.npz" in out
+
+
+def test_reference_sample_holds_the_reference_models(tree, tmp_path):
+    (tree / "assignment1/answer.npz").write_bytes(b"model")
+    _, missing = build(Reference(tree), "assignment1", tmp_path)
+    assert not missing and read(tmp_path / "assignment1_reference_submission.zip", "answer.npz") == "model"
+    assert "answer.npz" not in names(tmp_path / "assignment1_release_submission.zip")
+    assert not [m for m in names(tmp_path / "assignment1_autograder.zip") if m.endswith(".npz")]
 
 
 def test_build_products_and_data_are_refused(tree, tmp_path):
@@ -80,7 +90,7 @@ def test_unknown_assignment_is_a_clear_error(tree, tmp_path, capsys):
 
 @pytest.mark.parametrize("assignment", ["assignment1", "assignment2"])
 def test_real_tree_builds(assignment, tmp_path):
-    zip_path = build(Reference(REPO), assignment, tmp_path)
+    zip_path, _ = build(Reference(REPO), assignment, tmp_path)
     members = names(zip_path)
     assert f"reference/{assignment}" in " ".join(members) and "reference/instructor/grading.toml" in members
     products = [m for m in members if m.endswith((".so", ".c", ".pyc", ".npz"))]
@@ -145,7 +155,7 @@ def autograder(tmp_path_factory):
     if not SYSTEM_PYTHON.is_file():
         pytest.fail(f"{SYSTEM_PYTHON} is missing: the worker user must run a Python outside /root (apt install python3-venv)")
     out = tmp_path_factory.mktemp("autograder-zip")
-    zip_path = build(Reference(REPO), "assignment1", out)
+    zip_path, _ = build(Reference(REPO), "assignment1", out)
     # Not under tmp_path: pytest's base folder is 0700, so the worker user could not reach the venv in it.
     ag = Path(tempfile.mkdtemp(prefix="coursekit-autograder-"))
     ag.chmod(0o755)
@@ -203,9 +213,36 @@ def test_setup_leaves_reference_root_only(autograder):
     assert not list((ag / "venv").rglob("cs231n/layers.py")), "the reference package must not be in the venv"
 
 
-def test_reference_scores_full_and_release_zero(autograder):
-    reference, _ = run_autograder(autograder, unzip_into(autograder["samples"] / "assignment1_reference_submission.zip"))
+@pytest.fixture(scope="module")
+def reference_model(tmp_path_factory):
+    """The model file of assignment1's notebook TODO, trained with the reference code as its graded cell does
+    (shorter: 3 epochs reach about 0.88 validation accuracy on Fashion-MNIST, the threshold is 0.86)."""
+    import numpy as np
+
+    from cs231n.classifiers.neural_net import TwoLayerNet
+    from cs231n.data_utils import get_data
+    from cs231n.model_io import save_model
+
+    todo = next(t for t in Reference(REPO).config.todos_for("assignment1") if t.is_notebook)
+    data = get_data("fashion_mnist", dtype=np.float32)
+    np.random.seed(0)
+    net = TwoLayerNet(int(np.prod(data["X_train"].shape[1:])), 100, 10)
+    for epoch in range(3):
+        net.train(data["X_train"], data["y_train"], data["X_val"], data["y_val"], learning_rate=3e-3 * 0.85**epoch,
+                  learning_rate_decay=1.0, reg=0.01, num_iters=data["X_train"].shape[0] // 200, batch_size=200)
+    path = tmp_path_factory.mktemp("model") / todo.model
+    save_model(net, path, dataset=data["dataset"])
+    return path
+
+
+def test_reference_scores_full_and_release_zero(autograder, reference_model):
+    def reference(folder):
+        unzip_into(autograder["samples"] / "assignment1_reference_submission.zip")(folder)
+        shutil.copyfile(reference_model, folder / reference_model.name)
+
+    reference, _ = run_autograder(autograder, reference)
     assert max_score(reference) > 0 and reference["score"] == max_score(reference), reference["output"]
+    assert "isolation: uid" in reference["output"]
     release, _ = run_autograder(autograder, unzip_into(autograder["samples"] / "assignment1_release_submission.zip"))
     assert release["score"] == 0 and max_score(release) == max_score(reference), release["output"]
 
