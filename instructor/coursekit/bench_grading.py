@@ -8,12 +8,17 @@ average is printed with them.
 
 `make_batch` writes the cohort: submissions cut from the release with a varied share of the TODOs solved
 (the first one fully solved, the second untouched), plus a file that is not a zip and one with a syntax
-error, as zips named like collectSubmission.sh's.
+error, as zips named like collectSubmission.sh's. A solved notebook TODO comes with the model the reference
+notebook saved, when the reference notebooks have been run (make notebooks); else it scores nothing.
+
+Wall times on a shared machine move with its load; the CPU seconds of the grading processes (theirs and
+their children's) move much less, so both are printed.
 """
 
 import argparse
 import os
 import random
+import resource
 import signal
 import statistics
 import subprocess
@@ -24,6 +29,7 @@ from pathlib import Path
 
 from .fsutil import write_zip
 from .grade_batch import grade_argv
+from .gradescope import copy_reference_models
 from .reference import Reference
 from .release import short_name, write_solved
 
@@ -49,6 +55,7 @@ def make_batch(ref, assignment, dest, count=50, seed=0, broken=True):
         solved = {t for t in todo_ids if rng.random() < share}
         with tempfile.TemporaryDirectory(prefix="coursekit-batch-sub-") as tmp:
             folder = write_solved(ref, assignment, Path(tmp) / "sub", solved=solved)
+            copy_reference_models(ref, assignment, folder, todo_ids=solved)
             if broken and count >= 4 and i == count - 2:
                 victim = sorted(folder.rglob("*.py"))[0]
                 victim.write_text("def broken(:\n" + victim.read_text())
@@ -62,19 +69,26 @@ def _coursekit(argv):
     return [sys.executable, "-m", "coursekit", *argv]
 
 
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def time_grade(ref, assignment, notebooks, work, repeat):
-    """Wall times (s) of `coursekit grade` on the reference submission of `assignment`."""
+    """[(wall s, CPU s)] of `coursekit grade` on the reference submission of `assignment`, and its score line."""
     sub = write_solved(ref, assignment, Path(work) / f"{assignment}-reference")
+    missing = copy_reference_models(ref, assignment, sub)
     times = []
     for _ in range(repeat):
         results = Path(work) / f"{assignment}-{notebooks}.json"
-        start = time.monotonic()
+        start, cpu = time.monotonic(), _children_cpu()
         proc = subprocess.run(_coursekit(grade_argv(sub, results, assignment=assignment, root=ref.root,
                                                     notebooks=notebooks)), capture_output=True, text=True)
-        times.append(time.monotonic() - start)
+        times.append((time.monotonic() - start, _children_cpu() - cpu))
         if proc.returncode != 0:
             raise RuntimeError(f"coursekit grade failed on the reference of {assignment}:\n{proc.stderr[-2000:]}")
-    return times
+    score = (proc.stdout.splitlines() or [""])[0].split(": ", 1)[-1]
+    return times, score + (f" (no reference models: {', '.join(missing)})" if missing else "")
 
 
 def _finished(out):
@@ -90,7 +104,7 @@ def time_batch(ref, assignment, work, count, jobs, interrupt_after, seed):
     generated = time.monotonic() - start
     argv = _coursekit(["grade-batch", str(subs), "--out", str(out), "--root", str(ref.root), "--jobs", str(jobs),
                        "--assignment", assignment])
-    start = time.monotonic()
+    start, cpu = time.monotonic(), _children_cpu()
     first = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while first.poll() is None and len(_finished(out)) < interrupt_after:
         time.sleep(0.2)
@@ -105,7 +119,7 @@ def time_batch(ref, assignment, work, count, jobs, interrupt_after, seed):
     after = _finished(out)
     regraded = [name for name, mtime in before.items() if after.get(name) != mtime]
     return {"generated": generated, "first": first_wall, "killed_after": len(before), "resume": resume_wall,
-            "graded": len(after), "regraded": regraded, "out": out}
+            "cpu": _children_cpu() - cpu, "graded": len(after), "regraded": regraded, "out": out}
 
 
 def main(argv=None):
@@ -127,17 +141,19 @@ def main(argv=None):
     work = Path(args.work or tempfile.mkdtemp(prefix="coursekit-bench-grading-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; work folder {work}")
-    print(f"{'assignment':12} {'notebooks':9} {'seconds per submission':>24}")
+    print(f"{'assignment':12} {'notebooks':9} {'wall s':>7} {'CPU s':>7}  runs (wall/CPU s); reference score")
     for assignment in args.assignments or list(ref.config.assignments):
         settings = [False] if args.no_notebook_runs else [False, True]
         for notebooks in settings:
-            times = time_grade(ref, assignment, notebooks, work, 1 if notebooks else args.repeat)
-            shown = ", ".join(f"{t:.1f}" for t in times)
-            print(f"{assignment:12} {'yes' if notebooks else 'no':9} {statistics.median(times):>10.1f}  ({shown})",
+            times, score = time_grade(ref, assignment, notebooks, work, 1 if notebooks else args.repeat)
+            wall = statistics.median(t for t, _ in times)
+            cpu = statistics.median(c for _, c in times)
+            shown = ", ".join(f"{t:.0f}/{c:.0f}" for t, c in times)
+            print(f"{assignment:12} {'yes' if notebooks else 'no':9} {wall:7.1f} {cpu:7.1f}  ({shown}); {score}",
                   flush=True)
             if assignment == "assignment2" and not notebooks:
-                verdict = "met" if statistics.median(times) <= TARGET_SECONDS else "NOT met"
-                print(f"  target: assignment2 without notebooks <= {TARGET_SECONDS} s per submission: {verdict}")
+                verdict = "met" if wall <= TARGET_SECONDS else "NOT met"
+                print(f"  target: assignment2 without notebooks <= {TARGET_SECONDS} s per submission (wall): {verdict}")
     if args.count:
         fig = time_batch(ref, args.batch_assignment, work / "batch", args.count, args.jobs, args.interrupt_after,
                          args.seed)
@@ -145,7 +161,7 @@ def main(argv=None):
         print(f"batch: {args.count} {args.batch_assignment} submissions (generated in {fig['generated']:.0f} s), "
               f"--jobs {args.jobs}, load average {os.getloadavg()[0]:.1f}")
         print(f"  killed after {fig['first']:.0f} s with {fig['killed_after']} graded; resumed in {fig['resume']:.0f} s; "
-              f"wall time {total:.0f} s ({total / args.count:.1f} s per submission)")
+              f"wall time {total:.0f} s ({total / args.count:.1f} s per submission), CPU {fig['cpu']:.0f} s")
         print(f"  {fig['graded']} results, regraded after the restart: {len(fig['regraded'])} "
               f"{fig['regraded'] if fig['regraded'] else ''}".rstrip())
         print(f"  scores: {fig['out'] / 'scores.csv'}; report: {fig['out'] / 'report/index.html'}")

@@ -173,19 +173,20 @@ def build(ref, assignment, out, *, notebooks=False):
             sample = Path(tmp) / label
             write_solved(ref, assignment, sample, solved=solved)
             if label == "reference":
-                missing = _add_reference_models(ref, assignment, sample)
+                missing = copy_reference_models(ref, assignment, sample)
             write_zip(out / f"{assignment}_{label}_submission.zip", sample)
     return target, missing
 
 
-def _add_reference_models(ref, assignment, sample):
-    """Copy the models the reference notebooks saved (<tag>.npz beside them) into `sample`; return the missing."""
+def copy_reference_models(ref, assignment, dest, todo_ids=None):
+    """Copy into the submission folder `dest` the models the reference notebooks saved when they were run
+    (<tag>.npz beside each notebook) for the notebook TODOs in `todo_ids` (None: all); return the missing."""
     missing = []
     for todo in ref.config.todos_for(assignment):
-        if todo.is_notebook:
+        if todo.is_notebook and (todo_ids is None or todo.id in todo_ids):
             src = ref.root / Path(todo.path).parent / todo.model
             if src.is_file():
-                shutil.copyfile(src, sample / todo.model)
+                shutil.copyfile(src, Path(dest) / todo.model)
             else:
                 missing.append(src.relative_to(ref.root).as_posix())
     return missing

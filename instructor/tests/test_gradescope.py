@@ -51,7 +51,7 @@ def test_zip_layout(tree, tmp_path, capsys):
     assert "--assignment assignment1" in run and "grade \"$submission\" --results \"$RESULTS\"" in run
     assert f"WORKER_UID={WORKER_UID}" in read(zip_path, "setup.sh") and "@@" not in read(zip_path, "README.md")
     for needed in ("README.md", "autograder.json", "reference/cs231n/ops.py", "reference/instructor/grading.toml",
-                   "reference/instructor/hidden_tests/test_hidden.py", "reference/tests/test_ops.py",
+                   "reference/instructor/hidden_tests/ops.py", "reference/tests/test_ops.py",
                    "reference/assignment1/demo.ipynb", "reference/assignment2/other.ipynb",
                    "reference/get_datasets.sh", "coursekit/pyproject.toml", "coursekit/coursekit/grade.py"):
         assert needed in members, needed
