@@ -87,7 +87,7 @@ def time_grade(ref, assignment, notebooks, work, repeat):
         times.append((time.monotonic() - start, _children_cpu() - cpu))
         if proc.returncode != 0:
             raise RuntimeError(f"coursekit grade failed on the reference of {assignment}:\n{proc.stderr[-2000:]}")
-    score = (proc.stdout.splitlines() or [""])[0].split(": ", 1)[-1]
+    score = (proc.stdout.splitlines() or [""])[0].split(": ", 1)[-1].split(" -> ")[0]
     return times, score + (f" (no reference models: {', '.join(missing)})" if missing else "")
 
 
@@ -127,7 +127,8 @@ def main(argv=None):
     parser.add_argument("--root", help="reference tree (default: found from the current folder)")
     parser.add_argument("--assignment", action="append", dest="assignments",
                         help="per-submission timing of this assignment (repeatable; default: all)")
-    parser.add_argument("--repeat", type=int, default=3, help="grades per measurement without notebooks (default: 3)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="grades per measurement without notebooks (default: 3; 0: only the batch)")
     parser.add_argument("--no-notebook-runs", action="store_true", help="skip the (slow) timing with notebooks")
     parser.add_argument("--batch-assignment", default="assignment2", help="assignment of the batch (default: assignment2)")
     parser.add_argument("--count", type=int, default=50, help="submissions in the batch (default: 50; 0: no batch)")
@@ -142,7 +143,7 @@ def main(argv=None):
     work.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; work folder {work}")
     print(f"{'assignment':12} {'notebooks':9} {'wall s':>7} {'CPU s':>7}  runs (wall/CPU s); reference score")
-    for assignment in args.assignments or list(ref.config.assignments):
+    for assignment in (args.assignments or list(ref.config.assignments)) if args.repeat > 0 else ():
         settings = [False] if args.no_notebook_runs else [False, True]
         for notebooks in settings:
             times, score = time_grade(ref, assignment, notebooks, work, 1 if notebooks else args.repeat)
