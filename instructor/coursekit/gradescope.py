@@ -141,6 +141,7 @@ def build(ref, assignment, out, *, notebooks=False):
         "ASSIGNMENT": assignment,
         "PACKAGE": cfg.package,
         "WORKER_UID": str(WORKER_UID),
+        "POINTS": f"{sum(t.points for t in cfg.todos_for(assignment)):g}",
         # run_autograder supplies the submission, --results and --root itself.
         "GRADE_ARGS": shlex.join(grade[4:]),  # after "grade SUBMISSION --results RESULTS"
         "NOTEBOOKS": "re-executes the notebooks (nbval, informational, no points)" if notebooks

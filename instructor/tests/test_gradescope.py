@@ -50,6 +50,7 @@ def test_zip_layout(tree, tmp_path, capsys):
     run = read(zip_path, "run_autograder")
     assert "--assignment assignment1" in run and "grade \"$submission\" --results \"$RESULTS\"" in run
     assert f"WORKER_UID={WORKER_UID}" in read(zip_path, "setup.sh") and "@@" not in read(zip_path, "README.md")
+    assert "set its points to\n   6 (the total of `assignment1`" in read(zip_path, "README.md")
     for needed in ("README.md", "autograder.json", "reference/cs231n/ops.py", "reference/instructor/grading.toml",
                    "reference/instructor/hidden_tests/ops.py", "reference/tests/test_ops.py",
                    "reference/assignment1/demo.ipynb", "reference/assignment2/other.ipynb",
