@@ -16,6 +16,7 @@ their children's) move much less, so both are printed.
 """
 
 import argparse
+import csv
 import os
 import random
 import resource
@@ -100,7 +101,7 @@ def time_batch(ref, assignment, work, count, jobs, interrupt_after, seed):
     subs = Path(work) / "submissions"
     out = Path(work) / "grades"
     start = time.monotonic()
-    make_batch(ref, assignment, subs, count=count, seed=seed)
+    plan = make_batch(ref, assignment, subs, count=count, seed=seed)
     generated = time.monotonic() - start
     argv = _coursekit(["grade-batch", str(subs), "--out", str(out), "--root", str(ref.root), "--jobs", str(jobs),
                        "--assignment", assignment])
@@ -119,7 +120,39 @@ def time_batch(ref, assignment, work, count, jobs, interrupt_after, seed):
     after = _finished(out)
     regraded = [name for name, mtime in before.items() if after.get(name) != mtime]
     return {"generated": generated, "first": first_wall, "killed_after": len(before), "resume": resume_wall,
-            "cpu": _children_cpu() - cpu, "graded": len(after), "regraded": regraded, "out": out}
+            "cpu": _children_cpu() - cpu, "graded": len(after), "regraded": regraded, "out": out,
+            "checked": sum(s is not None for s in plan.values()),
+            "mismatches": check_scores(ref, assignment, plan, out / "scores.csv")}
+
+
+def _column(todo, columns):
+    """The scores.csv column of a TODO: its id, or the grader's friendly 'name (path)'."""
+    for column in columns:
+        if column == todo.id or (column.startswith(f"{todo.name} (") and todo.path in column):
+            return column
+    return None
+
+
+def check_scores(ref, assignment, plan, scores_csv):
+    """Submissions whose per-TODO scores differ from the plan (full points exactly where a TODO was solved;
+    a notebook TODO counts as solved only with the reference model); 'not a zip' and 'syntax error' are
+    not checked."""
+    with open(scores_csv, newline="") as fh:
+        rows = {r["submission"]: r for r in csv.DictReader(fh)}
+    todos = ref.config.todos_for(assignment)
+    with tempfile.TemporaryDirectory() as tmp:
+        without_model = {t.id for t in todos if t.is_notebook and copy_reference_models(ref, assignment, tmp, {t.id})}
+    wrong = []
+    for name, solved in plan.items():
+        if solved is None:
+            continue
+        row = rows.get(name, {})
+        for todo in todos:
+            want = todo.points if todo.id in solved and todo.id not in without_model else 0.0
+            column = _column(todo, row)
+            if column is None or float(row[column] or 0) != want:
+                wrong.append(f"{name}: {todo.id} scored {row.get(column, 'nothing')}, expected {want:g}")
+    return wrong
 
 
 def main(argv=None):
@@ -165,6 +198,10 @@ def main(argv=None):
               f"wall time {total:.0f} s ({total / args.count:.1f} s per submission), CPU {fig['cpu']:.0f} s")
         print(f"  {fig['graded']} results, regraded after the restart: {len(fig['regraded'])} "
               f"{fig['regraded'] if fig['regraded'] else ''}".rstrip())
+        verdict = f"all {fig['checked']} gradable submissions" if not fig["mismatches"] else "NO"
+        print(f"  per-TODO scores as planned (full points exactly for the solved TODOs): {verdict}")
+        for line in fig["mismatches"][:10]:
+            print(f"    {line}")
         print(f"  scores: {fig['out'] / 'scores.csv'}; report: {fig['out'] / 'report/index.html'}")
     return 0
 
