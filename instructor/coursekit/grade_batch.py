@@ -3,7 +3,8 @@ files, one CSV of per-TODO scores and an instructor report (report.py).
 
 - Each submission (a .zip or a folder in FOLDER) is graded by its own `coursekit grade` process, `--jobs` at
   once, so a submission that breaks its grader cannot take the batch down; a process that outlives
-  `--timeout` is killed with its process group.
+  `--timeout` is killed with its process group. The kit they grade in (release + built extension) is built
+  once per assignment and handed to each (`--base`): building it costs more than grading.
 - Resumable: DIR/<name>.json is written atomically once its grade is complete, and records in its
   `extra_data` what was graded (sha256 of the submission, assignment, notebook setting). A restart skips
   every submission whose results match, so killing the batch at any moment loses only the grades in flight.
@@ -20,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -29,7 +31,7 @@ from tqdm import tqdm
 
 from . import report
 from .fsutil import atomic_write_text
-from .grade import detect_assignment
+from .grade import build_base, detect_assignment
 from .reference import Reference
 from .report import BATCH_KEY
 
@@ -47,11 +49,12 @@ LAUNCHER = (
 
 
 def grade_argv(submission, results, *, assignment=None, root=None, config=None, notebooks=False, isolation=None,
-               require_isolation=False, worker_python=None, worker_uid_base=None):
-    """The `coursekit grade` command line (after `coursekit`) for one submission; None leaves the grader's default."""
+               require_isolation=False, worker_python=None, worker_uid_base=None, base=None):
+    """The `coursekit grade` command line (after `coursekit`) for one submission; None leaves the grader's default.
+    `base`: a kit built once by grade.build_base, so each grade skips building the extension."""
     argv = ["grade", str(submission), "--results", str(results)]
     options = (("--assignment", assignment), ("--root", root), ("--config", config), ("--isolation", isolation),
-               ("--worker-python", worker_python), ("--worker-uid-base", worker_uid_base))
+               ("--worker-python", worker_python), ("--worker-uid-base", worker_uid_base), ("--base", base))
     for flag, value in options:
         if value is not None and value != "":
             argv += [flag, str(value)]
@@ -120,11 +123,12 @@ class Batch:
         self.lock = threading.Lock()
         self.stopping = False
 
-    def grade(self, name, path, meta):
+    def grade(self, name, path, meta, base):
         """Grade one submission in its own process; write OUT/<name>.json atomically; return its status."""
         tmp = self.out / ".partial" / f"{name}.json"
         tmp.parent.mkdir(exist_ok=True)
-        argv = [sys.executable, "-m", "coursekit", *grade_argv(path, tmp, assignment=meta["assignment"], **self.grade_options)]
+        argv = [sys.executable, "-m", "coursekit",
+                *grade_argv(path, tmp, assignment=meta["assignment"], base=base, **self.grade_options)]
         start = time.monotonic()
         log_path = self.out / "logs" / f"{name}.log"
         log_path.parent.mkdir(exist_ok=True)
@@ -185,6 +189,16 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _build_bases(ref, assignments, folder):
+    """{assignment: kit} built once for the whole batch (the extension compiles once, not per submission)."""
+    kits = {}
+    for assignment in assignments:
+        kits[assignment] = folder / assignment / "kit"
+        for note in build_base(ref, assignment, kits[assignment]):
+            print(f"{assignment}: {note}", file=sys.stderr)
+    return kits
+
+
 def main(*, folder, out="build/grades", csv_path=None, jobs=2, assignment=None, notebooks=False, timeout=DEFAULT_TIMEOUT,
          root=None, config=None, isolation=None, require_isolation=False, worker_python=None, worker_uid_base=None):
     ref = Reference(root, config)
@@ -193,6 +207,8 @@ def main(*, folder, out="build/grades", csv_path=None, jobs=2, assignment=None, 
     out.mkdir(parents=True, exist_ok=True)
     if jobs < 1:
         raise ValueError(f"--jobs must be at least 1, not {jobs}")
+    if assignment and assignment not in ref.config.assignments:
+        raise ValueError(f"unknown assignment {assignment!r}; known: {', '.join(ref.config.assignments)}")
     todo, skipped = [], 0
     for name, path in subs.items():
         meta = {"submission": path.name, "sha256": fingerprint(path), "notebooks": notebooks}
@@ -218,8 +234,10 @@ def main(*, folder, out="build/grades", csv_path=None, jobs=2, assignment=None, 
     interrupted = False
     previous = signal.signal(signal.SIGTERM, _raise_interrupt) if threading.current_thread() is threading.main_thread() else None
     pool = ThreadPoolExecutor(max_workers=jobs)
+    bases = tempfile.TemporaryDirectory(prefix="coursekit-batch-")
     try:
-        futures = {pool.submit(batch.grade, name, path, meta): name for name, path, meta in todo}
+        kits = _build_bases(ref, sorted({meta["assignment"] for _, _, meta in todo}), Path(bases.name))
+        futures = {pool.submit(batch.grade, name, path, meta, kits[meta["assignment"]]): name for name, path, meta in todo}
         with tqdm(total=len(todo), unit="submission", desc="grading", file=sys.stderr) as bar:
             for future in as_completed(futures):
                 status = future.result()
@@ -230,6 +248,7 @@ def main(*, folder, out="build/grades", csv_path=None, jobs=2, assignment=None, 
         batch.stop()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        bases.cleanup()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     csv_file, html = report.build(out, csv_path=csv_path)

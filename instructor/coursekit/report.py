@@ -124,7 +124,8 @@ def todos_png(stats, title):
     ax.barh(y, rates, color="#55a868", label="full marks")
     ax.plot(credit, y, "k|", markersize=10, label="mean points")
     ax.set_yticks(list(y), [_short(n) for n in names], fontsize=8)
-    ax.set_ylim(len(names) - 0.5, -0.5)  # first TODO on top, no empty margin
+    if names:
+        ax.set_ylim(len(names) - 0.5, -0.5)  # first TODO on top, no empty margin
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of graded submissions (bar) / % of the points (mark)")
     ax.set_title(title)

@@ -115,14 +115,22 @@ def test_grader_error_is_kept_and_retried(module_tree, tmp_path, capsys):
     subs, out = tmp_path / "subs", tmp_path / "grades"
     make_batch(Reference(module_tree), "assignment1", subs, count=2, seed=0, broken=False)
     argv = ["grade-batch", str(subs), "--root", str(module_tree), "--out", str(out)]
-    for _ in range(2):  # every grade process fails (exit code 2); the second run tries again
-        assert cli.main([*argv, "--assignment", "assignment9"]) == 0
+    broken_setup = ["--isolation", "uid", "--worker-python", "/nonexistent/python"]  # the grader refuses: exit 2
+    for _ in range(2):  # every grade fails; the second run tries them again
+        assert cli.main([*argv, *broken_setup]) == 0
         assert "2 submissions: 0 already graded, 2 to grade" in capsys.readouterr().out
         rows = list(csv.DictReader((out / "scores.csv").open()))
-        assert [r["status"] for r in rows] == ["error", "error"] and "assignment9" in rows[0]["error"]
+        assert [r["status"] for r in rows] == ["error", "error"] and "grader error" in rows[0]["error"]
     assert cli.main(argv) == 0
     rows = list(csv.DictReader((out / "scores.csv").open()))
     assert [r["status"] for r in rows] == ["graded", "graded"] and float(rows[0]["score"]) == 5
+
+
+def test_unknown_assignment_is_refused_before_grading(module_tree, tmp_path, capsys):
+    (tmp_path / "a.zip").write_bytes(b"")
+    argv = ["grade-batch", str(tmp_path), "--root", str(module_tree), "--out", str(tmp_path / "out"), "--assignment", "a9"]
+    assert cli.main(argv) == 2
+    assert "unknown assignment 'a9'; known: assignment1, assignment2" in capsys.readouterr().err
 
 
 def test_submission_names_that_clash_are_refused(tmp_path):
