@@ -3,8 +3,9 @@
 DIR/ASSIGNMENT_autograder.zip holds, at its root (Gradescope unpacks it into /autograder/source):
 
 - setup.sh: run once, as root, when Gradescope builds the image (system packages, a virtual environment
-  with the course requirements and the grader, data sets, the Cython extension, permissions, and a check
-  that the grader's worker uid can run the interpreter but not read the reference);
+  with the course requirements and the grader, data sets, the kit every grade starts from with the Cython
+  extension built, permissions, and a check that the grader's worker uid can run the interpreter but not
+  read the reference);
 - run_autograder: run as root for each submission: `coursekit grade` of /autograder/submission into
   /autograder/results/results.json, in the grader's "uid" isolation (Gradescope's Docker has no
   CAP_SYS_ADMIN, so no namespaces), refusing to grade without isolation;
@@ -164,7 +165,8 @@ def build(ref, assignment, out, *, notebooks=False):
         for name in SCRIPTS:
             (stage / name).chmod(0o755)
         manifest = {"assignment": assignment, "reference_commit": _git_commit(ref.root),
-                    "grade_command": ["coursekit", *grade[:2], "--results", "RESULTS", "--root", "REFERENCE", *grade[4:]],
+                    "grade_command": ["coursekit", *grade[:2], "--results", "RESULTS", "--root", "REFERENCE",
+                                      "--base", "BASE_KIT", *grade[4:]],
                     "worker_uid": WORKER_UID, "notebooks": notebooks}
         (stage / "autograder.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         target = out / f"{assignment}_autograder.zip"

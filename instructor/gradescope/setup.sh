@@ -5,7 +5,7 @@
 #   2. a virtual environment with the course requirements and the grader, but not the reference package:
 #      student code runs with it, so the solutions must not be importable from it;
 #   3. the data sets (Fashion-MNIST, CIFAR-10) the grader and the notebooks read;
-#   4. the Cython extension, built from the reference sources;
+#   4. the kit each grade starts from (the release with the Cython extension built), so no grade compiles;
 #   5. permissions for the grader's "uid" isolation (Gradescope's Docker has no CAP_SYS_ADMIN, so no
 #      namespaces; student code runs as uid @@WORKER_UID@@ and up, no account needed): source, reference and
 #      hidden tests readable by root only, interpreter and data by everyone; then checks that the worker
@@ -24,6 +24,7 @@ SRC=$AG/source
 REF=$SRC/reference
 VENV=$AG/venv
 DATA=$AG/datasets
+BASE=$AG/base/kit
 WORKER_UID=@@WORKER_UID@@
 DATASETS=${COURSEKIT_DATASETS-fashion_mnist cifar10}
 START=$SECONDS
@@ -64,14 +65,23 @@ for name in $DATASETS; do
     CS231N_DATA_DIR=$DATA bash "$REF/get_datasets.sh" "$name" || die "could not fetch the data set $name"
 done
 
-step "Cython extension"
-(cd "$REF" && "$VENV/bin/python" setup.py -q build_ext --inplace) || die "the Cython extension did not build"
-rm -rf "$REF/build"
-compgen -G "$REF/@@PACKAGE@@/*.so" >/dev/null || die "the Cython extension did not build (no .so in $REF/@@PACKAGE@@)"
+step "grading kit $BASE: the release with the Cython extension, built once for every grade"
+rm -rf "$AG/base"
+"$VENV/bin/python" - "$REF" "@@ASSIGNMENT@@" "$BASE" <<'EOF' || die "the grading kit did not build"
+import sys
+
+from coursekit.grade import build_base
+from coursekit.reference import Reference
+
+notes = build_base(Reference(sys.argv[1]), sys.argv[2], sys.argv[3])
+if notes:
+    sys.exit("; ".join(notes))
+EOF
+compgen -G "$BASE/@@PACKAGE@@/*.so" >/dev/null || die "the Cython extension did not build (no .so in $BASE/@@PACKAGE@@)"
 
 step "permissions, checked as the worker uid $WORKER_UID"
 chmod 755 "$AG"
-chmod -R u+rwX,go-rwx "$SRC"
+chmod -R u+rwX,go-rwx "$SRC" "$AG/base"
 chmod -R go+rX,go-w "$VENV" "$DATA"
 as_worker() {
     (cd / && setpriv --reuid="$WORKER_UID" --regid="$WORKER_UID" --clear-groups -- "$@")

@@ -210,7 +210,8 @@ def test_setup_leaves_reference_root_only(autograder):
     for path in (ag / "source", ag / "source/reference/instructor/hidden_tests", ag / "source/reference/cs231n"):
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
     assert stat.S_IMODE((ag / "venv/bin").stat().st_mode) & 0o005 == 0o005
-    assert list((ag / "source/reference/cs231n").glob("im2col_cython*.so")), "setup.sh builds the extension"
+    assert list((ag / "base/kit/cs231n").glob("im2col_cython*.so")), "setup.sh builds the extension once"
+    assert stat.S_IMODE((ag / "base").stat().st_mode) & 0o077 == 0
     assert not list((ag / "venv").rglob("cs231n/layers.py")), "the reference package must not be in the venv"
 
 
