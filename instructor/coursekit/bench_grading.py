@@ -1,9 +1,11 @@
 """`python -m coursekit.bench_grading`: how fast the grader is, per submission and for a batch.
 
-Prints, for each assignment, the wall time of `coursekit grade` on the reference submission without and with
-notebook re-execution, then the wall time of `coursekit grade-batch` on a generated cohort (default: 50
-assignment2 submissions, 2 jobs), interrupted after some are graded and resumed, with a check that the
-resumed run regraded none of the finished ones. Figures only: the machine may be shared, so the load
+Prints, for each assignment, the time to build the kit a grade starts from, the time of `coursekit grade` on
+the reference submission building its own kit and starting from the prebuilt one (`--base`, as grade-batch
+and the Gradescope autograder do), without and with notebook re-execution; then the wall time of
+`coursekit grade-batch` on a generated cohort (default: 50 assignment2 submissions, 2 jobs), interrupted
+after some are graded and resumed, with checks that the resumed run regraded none of the finished ones and
+that every submission scored exactly its solved TODOs. Figures only: the machine may be shared, so the load
 average is printed with them.
 
 `make_batch` writes the cohort: submissions cut from the release with a varied share of the TODOs solved
@@ -20,6 +22,7 @@ import csv
 import os
 import random
 import resource
+import shutil
 import signal
 import statistics
 import subprocess
@@ -29,6 +32,7 @@ import time
 from pathlib import Path
 
 from .fsutil import write_zip
+from .grade import build_base
 from .grade_batch import grade_argv
 from .gradescope import copy_reference_models
 from .reference import Reference
@@ -75,16 +79,33 @@ def _children_cpu():
     return usage.ru_utime + usage.ru_stime
 
 
-def time_grade(ref, assignment, notebooks, work, repeat):
-    """[(wall s, CPU s)] of `coursekit grade` on the reference submission of `assignment`, and its score line."""
-    sub = write_solved(ref, assignment, Path(work) / f"{assignment}-reference")
+def _own_cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime + _children_cpu()
+
+
+def time_kit(ref, assignment, work):
+    """(kit folder, wall s, CPU s) of building the kit a grade starts from (grade.build_base)."""
+    kit = Path(work) / f"{assignment}-kit" / "kit"
+    shutil.rmtree(kit.parent, ignore_errors=True)
+    start, cpu = time.monotonic(), _own_cpu()
+    build_base(ref, assignment, kit)
+    return kit, time.monotonic() - start, _own_cpu() - cpu
+
+
+def time_grade(ref, assignment, notebooks, work, repeat, base=None):
+    """[(wall s, CPU s)] of `coursekit grade` on the reference submission of `assignment`, and its score line.
+    With `base` (a prebuilt kit, as grade-batch and the Gradescope autograder pass) no extension is built."""
+    sub = Path(work) / f"{assignment}-reference"
+    if not sub.is_dir():
+        write_solved(ref, assignment, sub)
     missing = copy_reference_models(ref, assignment, sub)
     times = []
     for _ in range(repeat):
         results = Path(work) / f"{assignment}-{notebooks}.json"
         start, cpu = time.monotonic(), _children_cpu()
         proc = subprocess.run(_coursekit(grade_argv(sub, results, assignment=assignment, root=ref.root,
-                                                    notebooks=notebooks)), capture_output=True, text=True)
+                                                    notebooks=notebooks, base=base)), capture_output=True, text=True)
         times.append((time.monotonic() - start, _children_cpu() - cpu))
         if proc.returncode != 0:
             raise RuntimeError(f"coursekit grade failed on the reference of {assignment}:\n{proc.stderr[-2000:]}")
@@ -175,15 +196,21 @@ def main(argv=None):
     work = Path(args.work or tempfile.mkdtemp(prefix="coursekit-bench-grading-"))
     work.mkdir(parents=True, exist_ok=True)
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; work folder {work}")
-    print(f"{'assignment':12} {'notebooks':9} {'wall s':>7} {'CPU s':>7}  runs (wall/CPU s); reference score")
+    print("per submission: `coursekit grade` of the reference; 'own kit' builds the release and its extension")
+    print("first (as a single grade does), '--base' starts from a kit built once (as grade-batch and Gradescope do)")
+    print(f"{'assignment':12} {'notebooks':9} {'kit':8} {'wall s':>7} {'CPU s':>7}  runs (wall/CPU s); reference score")
     for assignment in (args.assignments or list(ref.config.assignments)) if args.repeat > 0 else ():
-        settings = [False] if args.no_notebook_runs else [False, True]
-        for notebooks in settings:
-            times, score = time_grade(ref, assignment, notebooks, work, 1 if notebooks else args.repeat)
+        kit, wall, cpu = time_kit(ref, assignment, work)
+        print(f"{assignment:12} {'':9} {'build':8} {wall:7.1f} {cpu:7.1f}  (once per batch or Gradescope image)")
+        settings = [(False, None), (False, kit)] + ([] if args.no_notebook_runs else [(True, kit)])
+        for notebooks, base in settings:
+            repeat = 1 if notebooks or base is None else args.repeat
+            times, score = time_grade(ref, assignment, notebooks, work, repeat, base=base)
             wall = statistics.median(t for t, _ in times)
             cpu = statistics.median(c for _, c in times)
             shown = ", ".join(f"{t:.0f}/{c:.0f}" for t, c in times)
-            print(f"{assignment:12} {'yes' if notebooks else 'no':9} {wall:7.1f} {cpu:7.1f}  ({shown}); {score}",
+            label = "--base" if base else "own kit"
+            print(f"{assignment:12} {'yes' if notebooks else 'no':9} {label:8} {wall:7.1f} {cpu:7.1f}  ({shown}); {score}",
                   flush=True)
             if assignment == "assignment2" and not notebooks:
                 verdict = "met" if wall <= TARGET_SECONDS else "NOT met"
