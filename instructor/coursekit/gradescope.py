@@ -45,7 +45,7 @@ WORKER_UID = sandbox.DEFAULT_UID_BASE
 MAX_FILE_BYTES = 5 * 2**20
 NOT_SOURCE_SUFFIXES = {".npz", ".npy", ".pkl", ".gz", ".tar", ".zip"}
 DATASET_TEXT_SUFFIXES = {".sh", ".py", ".md", ".txt", ""}
-NOT_IN_CONTAINER = ("tests", "gradescope", "coursekit", "pyproject.toml")  # instructor/ parts it does not use
+NOT_IN_CONTAINER = ("tests", "tools", "gradescope", "coursekit", "pyproject.toml")  # parts of instructor/ it does not use
 
 
 class AutograderError(ValueError):
@@ -75,15 +75,12 @@ def reference_files(ref):
             for p in folder.rglob("*")
             if p.is_file() and p.suffix in ASSET_SUFFIXES and not is_junk(p.relative_to(folder))
         )
-    for top in ("instructor", cfg.hidden_tests):
-        folder = ref.root / top
-        if not folder.is_dir():
-            continue
-        for p in folder.rglob("*"):
-            rel = p.relative_to(ref.root)
-            local = p.relative_to(ref.root / "instructor").parts if rel.parts[0] == "instructor" else ()
-            if p.is_file() and not is_junk(rel) and not (local and local[0] in NOT_IN_CONTAINER):
-                files.add(rel.as_posix())
+    instructor = ref.root / "instructor"
+    hidden = ref.root / cfg.hidden_tests
+    candidates = [p for p in instructor.rglob("*") if p.relative_to(instructor).parts[0] not in NOT_IN_CONTAINER]
+    candidates += list(hidden.rglob("*")) if hidden.is_dir() else []
+    files.update(p.relative_to(ref.root).as_posix() for p in candidates
+                 if p.is_file() and not is_junk(p.relative_to(ref.root)))
     files.discard(CONFIG_REL)  # written from the config actually in use, which may live elsewhere
     return sorted(files)
 
