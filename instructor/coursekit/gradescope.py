@@ -45,7 +45,8 @@ WORKER_UID = sandbox.DEFAULT_UID_BASE
 MAX_FILE_BYTES = 5 * 2**20
 NOT_SOURCE_SUFFIXES = {".npz", ".npy", ".pkl", ".gz", ".tar", ".zip"}
 DATASET_TEXT_SUFFIXES = {".sh", ".py", ".md", ".txt", ""}
-NOT_IN_CONTAINER = ("tests", "tools", "gradescope", "coursekit", "pyproject.toml")  # parts of instructor/ it does not use
+# Parts of instructor/ the container does not use (the grader package is bundled on its own).
+NOT_IN_CONTAINER = ("tests", "tools", "gradescope", "coursekit", "pyproject.toml")
 
 
 class AutograderError(ValueError):
