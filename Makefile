@@ -46,11 +46,11 @@ nbval:
 	  --nbval-sanitize-with assignment_sanitize.cfg $(NOTEBOOKS)
 
 bench: setup
-	$(PYTHON) -m cs231n.bench
+	$(PYTHON) -m benchmarks.bench
 
 # One-epoch ThreeLayerConvNet accuracy over seeds, constant vs linear learning rate (about 8 minutes).
 bench-accuracy: setup
-	$(PYTHON) -m cs231n.bench_accuracy
+	$(PYTHON) -m benchmarks.bench_accuracy
 
 release: setup
 	coursekit release --out build/release
