@@ -9,7 +9,7 @@ NOTEBOOKS := assignment1/two_layer_net.ipynb \
 	assignment2/FullyConnectedNets.ipynb assignment2/BatchNormalization.ipynb \
 	assignment2/Dropout.ipynb assignment2/ConvolutionalNetworks.ipynb
 
-.PHONY: all setup build test lint unit instructor-tests grade-check nbval bench bench-accuracy release validate notebooks clean
+.PHONY: all setup build test lint unit instructor-tests kit-check grade-check nbval bench bench-accuracy release validate notebooks clean
 
 all: setup release notebooks
 
@@ -39,7 +39,13 @@ unit:
 	$(PYTHON) -m pytest tests -q
 
 instructor-tests:
-	$(PYTHON) -m pytest instructor/tests -q
+	$(PYTHON) -m pytest instructor/tests -q -k "not fresh_venv"
+
+# The kits as students meet them, each from its zip in fresh virtual environments (PyPI downloads): the
+# README's set-up up to a running JupyterLab, both kits in one environment, the setuptools floor, no C
+# compiler. About 5 minutes on an idle 2-core machine with a warm pip cache.
+kit-check: setup
+	$(PYTHON) -m pytest instructor/tests/test_kits.py -q -k fresh_venv
 
 nbval:
 	CS231N_DATASET=$${CS231N_DATASET:-fashion_mnist} $(PYTHON) -m pytest -q -p no:randomly --nbval-lax \

@@ -21,15 +21,17 @@ def _compiler_section(package, has_extension):
   `python -c "from {package} import fast_layers; print(fast_layers.get_backend())"` prints `cython` or `numpy`."""
 
 
-def student_readme(*, assignment, short, package, notebooks, todo_files, has_extension, models):
+def student_readme(*, assignment, short, package, notebooks, todo_files, has_extension, models, python=None):
+    """The README text; `python` is the oldest supported version (e.g. "3.10"), None if not declared."""
     listed = "\n".join(f"- `{name}`" for name in notebooks)
     todo_list = "\n".join(f"- `{rel}`" for rel in todo_files) or "- (none: this assignment's TODOs are in the notebooks)"
     first = notebooks[0] if notebooks else "the first notebook"
+    version = f"Python {python} or newer" if python else "Python 3"
     model_note = ""
     if models:
-        shown = ", ".join(f"`{m}`" for m in models)
-        model_note = (f"\nThe graded cells save the models they train ({shown}) next to the notebooks; the zip "
-                      "includes them and the grader measures them itself, so run those cells to the end.\n")
+        shown = "\n".join(f"- `{m}`" for m in models)
+        model_note = ("\nThe graded cells save the models they train next to the notebooks, and the zip includes\n"
+                      f"them; the grader measures each model itself, so run those cells to the end:\n\n{shown}\n")
     return f"""# {assignment}
 
 This folder is your kit for {assignment}: its notebooks, the `{package}` package with the TODOs you write,
@@ -45,7 +47,7 @@ Your code goes into the notebooks' TODO cells and these files:
 
 ## What you need
 
-- Python 3.10 or newer with `venv` and `pip` (`python3 --version`; on Debian/Ubuntu also
+- {version} with `venv` and `pip` (`python3 --version`; on Debian/Ubuntu also
   `sudo apt-get install python3-venv`).
 {_compiler_section(package, has_extension)}
 - Internet access for the first `pip install` (PyPI) and for CIFAR-10; see *Offline* below for working
@@ -72,7 +74,8 @@ folder next to it.
 jupyter lab                        # opens JupyterLab in your browser
 ```
 
-Open `{first}` and run its cells from the top. (`jupyter notebook` works too.)
+Open `{first}` and run its cells from the top. `jupyter notebook` works too; as root (in a container, say)
+Jupyter also wants `--allow-root`.
 
 ## Offline, or without CIFAR-10
 

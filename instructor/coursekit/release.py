@@ -10,8 +10,8 @@ A kit holds exactly what its assignment needs:
   distribution name `<package>-<assignment>` (two kits install side by side; the import package keeps its
   name) and only the build requirements it needs (no Cython or compiler without a .pyx to build);
   requirements.txt generated from pyproject.toml (both only when the reference tree has a pyproject.toml);
-- a generated README.md and .kit-manifest.json (read by collectSubmission.sh: notebooks, TODO files,
-  model files).
+- a generated README.md and .kit-manifest.json (read by collectSubmission.sh: notebooks, TODO files and
+  ids, model files).
 The build stops on a malformed marker (file:line), on a leak (leaks.py: solution lines, or solution
 structure with other names), and when the stubbed package does not import. A kit folder and its zip are
 replaced only once the new one is complete.
@@ -153,6 +153,14 @@ def _reference_project(ref):
         raise ReleaseError(f"{path} is missing; the kits' pyproject.toml and requirements.txt are made from it") from None
 
 
+def _oldest_python(ref):
+    """"3.10" for the reference's `requires-python = ">=3.10"`; None when it declares none."""
+    if not (ref.root / "pyproject.toml").is_file():
+        return None
+    match = re.fullmatch(r"\s*>=\s*([0-9.]+)\s*", _reference_project(ref).get("project", {}).get("requires-python", ""))
+    return match.group(1) if match else None
+
+
 def build_requirements(project, has_extension):
     """The reference's build requirements a kit needs: without an extension to compile, setuptools alone."""
     requires = project.get("build-system", {}).get("requires", [])
@@ -180,7 +188,17 @@ def kit_pyproject(ref, assignment, contents):
     for key in ("requires-python", "license", "dependencies"):
         if key in project:
             lines.append(f"{key} = {_toml(project[key])}")
-    lines += ["", "[tool.setuptools.packages.find]", f"include = {_toml([package, package + '.*'])}"]
+    lines += [
+        "",
+        "[tool.setuptools]",
+        "# `pip install -e .` then puts this folder on sys.path (a .pth file) instead of installing an import hook",
+        f"# that maps every `{package}.*` name to this folder: with kits of two assignments installed, a notebook",
+        "# imports the package next to it and never a module of the other kit that this one lacks.",
+        'package-dir = {"" = "."}',
+        "",
+        "[tool.setuptools.packages.find]",
+        f"include = {_toml([package, package + '.*'])}",
+    ]
     if contents.has_extension:
         lines += ["", "[tool.setuptools.package-data]", f"{package} = {_toml(['*.pyx'])}"]
     pytest_opts = data.get("tool", {}).get("pytest", {}).get("ini_options", {})
@@ -266,6 +284,7 @@ def build_kit(ref, assignment, dest):
     atomic_write_text(dest / "README.md", student_readme(
         assignment=assignment, short=short_name(assignment), package=cfg.package, notebooks=names,
         todo_files=contents.todo_files, has_extension=contents.has_extension, models=models,
+        python=_oldest_python(ref),
     ))
     manifest = {
         "assignment": short_name(assignment),
@@ -273,6 +292,9 @@ def build_kit(ref, assignment, dest):
         "package": cfg.package,
         "notebooks": names,
         "todo_files": list(contents.todo_files),
+        # TODO ids as paths in the kit (notebooks sit in its root), so a file shared by two assignments is
+        # reported only for this one's TODOs.
+        "todos": [Path(t.path).name + "::" + t.name if t.is_notebook else t.id for t in cfg.todos_for(assignment)],
         "models": models,
     }
     atomic_write_text(dest / MANIFEST, json.dumps(manifest, indent=2) + "\n")

@@ -29,7 +29,8 @@ def test_release_builds_both_kits(tree, tmp_path, capsys):
     assert 'sys.path.insert(0, ".")' in code[0].source
     assert json.loads((kit / ".kit-manifest.json").read_text()) == {
         "assignment": "a1", "name": "assignment1", "package": "cs231n", "notebooks": ["demo.ipynb"],
-        "todo_files": ["cs231n/ops.py"], "models": ["answer.npz"],
+        "todo_files": ["cs231n/ops.py"], "todos": ["cs231n/ops.py::add", "cs231n/ops.py::scale", "demo.ipynb::answer"],
+        "models": ["answer.npz"],
     }
     readme = (kit / "README.md").read_text()
     assert "pip install -r requirements.txt" in readme and "pip install -e ." in readme
@@ -152,6 +153,7 @@ def test_kit_pyproject_and_requirements_are_made_for_the_kit(tree, tmp_path):
         assert project["project"]["name"] == f"cs231n-{assignment}"
         assert project["project"]["license"] == "MIT" and project["project"]["dependencies"] == ["numpy>=2.1", "tqdm"]
         assert project["tool"]["pytest"]["ini_options"] == {"pythonpath": ["."]}
+        assert project["tool"]["setuptools"]["package-dir"] == {"": "."}
         requirements = (kit / "requirements.txt").read_text().splitlines()
         assert {"setuptools>=77", "numpy>=2.1", "tqdm", "jupyterlab>=4", "ipywidgets>=8", "pytest>=8"} <= set(requirements)
         assert "ruff" not in requirements and requirements.count("numpy>=2.1") == 1
