@@ -1,5 +1,6 @@
 import json
 import re
+import time
 import zipfile
 
 import nbformat
@@ -248,3 +249,20 @@ def test_write_solved_writes_this_assignments_files_and_solved_models(tree, tmp_
     assert "result = x * k" not in (stubbed / "cs231n/ops.py").read_text()
     one = write_solved(ref, "assignment1", tmp_path / "one", solved={"assignment1/demo.ipynb::answer"})
     assert (one / "answer.npz").is_file()
+
+
+def test_release_zip_is_dated_today_or_reproducible(tree, tmp_path, monkeypatch):
+    ref = Reference(tree)
+    before = time.time()
+    release_assignment(ref, "assignment1", tmp_path / "today")
+    with zipfile.ZipFile(tmp_path / "today/assignment1.zip") as zf:
+        for info in zf.infolist():
+            assert before - 2 <= time.mktime((*info.date_time, 0, 0, -1)) <= time.time() + 2, info.date_time
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01 00:00 UTC
+    zips = []
+    for name in ("one", "two"):
+        release_assignment(ref, "assignment1", tmp_path / name)
+        zips.append((tmp_path / name / "assignment1.zip").read_bytes())
+    assert zips[0] == zips[1]
+    with zipfile.ZipFile(tmp_path / "one/assignment1.zip") as zf:
+        assert {info.date_time for info in zf.infolist()} == {(2026, 1, 1, 0, 0, 0)}
