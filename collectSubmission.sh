@@ -201,11 +201,15 @@ def model_files(kit, notebooks):
         if Path(name).is_file():
             present.append(Path(name))
             continue
-        tag = Path(name).stem
-        holder = next((p for p, nb in notebooks.items()
-                       if any(f"{GRADED} {tag}" in source(c) for c in nb.get("cells", []))), None)
-        where = f" in {holder}" if holder else ""
-        missing.append(f"{name} is missing: run the cell marked `{GRADED} {tag}`{where} to the end and save")
+        # The graded cell that saves it: the one naming the file, else the one tagged with its stem.
+        holder = tag = None
+        for path, nb in notebooks.items():
+            for cell in nb.get("cells", []):
+                tags = graded_tags(source(cell))
+                if tags and (name in source(cell) or tags[0] == Path(name).stem):
+                    holder, tag = path, tags[0]
+        cell = f"the cell marked `{GRADED} {tag}` in {holder}" if holder else "the graded cell that saves it"
+        missing.append(f"{name} is missing: run {cell} to the end and save")
     return present, missing
 
 

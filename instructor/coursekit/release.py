@@ -55,8 +55,8 @@ def short_name(assignment):
 
 
 def model_files(cfg, assignment):
-    """Trained-model files the graded notebook cells save: `<tag>.npz` per notebook TODO (DESIGN contract)."""
-    return [f"{todo.name}.npz" for todo in cfg.todos_for(assignment) if todo.is_notebook]
+    """Trained-model files the graded notebook cells save (`<tag>.npz` unless grading.toml says `model`)."""
+    return [todo.model for todo in cfg.todos_for(assignment) if todo.is_notebook]
 
 
 @dataclass(frozen=True)
@@ -325,9 +325,8 @@ def write_solved(ref, assignment, dest, solved=None):
             keep = {notebooks.cell_key(c, i) for i, c in enumerate(nb.cells)}
         notebooks.write(notebooks.strip_for_release(nb, rel, keep=keep), dest / Path(rel).name)
     for todo in cfg.todos_for(assignment):
-        model = ref.root / assignment / f"{todo.name}.npz"
-        if todo.is_notebook and (solved is None or todo.id in solved) and model.is_file():
-            _copy(model, dest / model.name)
+        if todo.is_notebook and (solved is None or todo.id in solved) and (ref.root / assignment / todo.model).is_file():
+            _copy(ref.root / assignment / todo.model, dest / todo.model)
     return dest
 
 

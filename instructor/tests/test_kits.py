@@ -60,7 +60,8 @@ def test_each_kit_holds_its_own_assignment_only(ref, release):
         own = {t.path for t in todos if not t.is_notebook}
         assert set(manifest["todo_files"]) == own and own <= files
         assert set(manifest["notebooks"]) == set(cfg.assignments[assignment])
-        assert manifest["models"] == [f"{t.name}.npz" for t in todos if t.is_notebook]
+        assert manifest["models"] == [t.model for t in todos if t.is_notebook] and all(
+            m.endswith(".npz") for m in manifest["models"])
         tests = {f for f in files if f.startswith("tests/")}
         assert tests == {node.split("::")[0] for t in todos for node in t.public}
         others = {t.path for t in cfg.todos if t.assignment != assignment and not t.is_notebook} - own
