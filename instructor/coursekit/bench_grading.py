@@ -34,7 +34,7 @@ from pathlib import Path
 from .fsutil import write_zip
 from .grade import build_base
 from .grade_batch import grade_argv
-from .gradescope import copy_reference_models
+from .gradescope import missing_models
 from .reference import Reference
 from .release import short_name, write_solved
 
@@ -60,7 +60,6 @@ def make_batch(ref, assignment, dest, count=50, seed=0, broken=True):
         solved = {t for t in todo_ids if rng.random() < share}
         with tempfile.TemporaryDirectory(prefix="coursekit-batch-sub-") as tmp:
             folder = write_solved(ref, assignment, Path(tmp) / "sub", solved=solved)
-            copy_reference_models(ref, assignment, folder, todo_ids=solved)
             if broken and count >= 4 and i == count - 2:
                 victim = sorted(folder.rglob("*.py"))[0]
                 victim.write_text("def broken(:\n" + victim.read_text())
@@ -99,7 +98,7 @@ def time_grade(ref, assignment, notebooks, work, repeat, base=None):
     sub = Path(work) / f"{assignment}-reference"
     if not sub.is_dir():
         write_solved(ref, assignment, sub)
-    missing = copy_reference_models(ref, assignment, sub)
+    missing = missing_models(ref, assignment)
     times = []
     for _ in range(repeat):
         results = Path(work) / f"{assignment}-{notebooks}.json"
@@ -161,8 +160,8 @@ def check_scores(ref, assignment, plan, scores_csv):
     with open(scores_csv, newline="") as fh:
         rows = {r["submission"]: r for r in csv.DictReader(fh)}
     todos = ref.config.todos_for(assignment)
-    with tempfile.TemporaryDirectory() as tmp:
-        without_model = {t.id for t in todos if t.is_notebook and copy_reference_models(ref, assignment, tmp, {t.id})}
+    missing = set(missing_models(ref, assignment))
+    without_model = {t.id for t in todos if t.is_notebook and (Path(t.path).parent / t.model).as_posix() in missing}
     wrong = []
     for name, solved in plan.items():
         if solved is None:

@@ -169,28 +169,18 @@ def build(ref, assignment, out, *, notebooks=False):
         (stage / "autograder.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         target = out / f"{assignment}_autograder.zip"
         write_zip(target, stage)
-        missing = []
         for label, solved in (("reference", None), ("release", set())):
             sample = Path(tmp) / label
             write_solved(ref, assignment, sample, solved=solved)
-            if label == "reference":
-                missing = copy_reference_models(ref, assignment, sample)
             write_zip(out / f"{assignment}_{label}_submission.zip", sample)
-    return target, missing
+    return target, missing_models(ref, assignment)
 
 
-def copy_reference_models(ref, assignment, dest, todo_ids=None):
-    """Copy into the submission folder `dest` the models the reference notebooks saved when they were run
-    (<tag>.npz beside each notebook) for the notebook TODOs in `todo_ids` (None: all); return the missing."""
-    missing = []
-    for todo in ref.config.todos_for(assignment):
-        if todo.is_notebook and (todo_ids is None or todo.id in todo_ids):
-            src = ref.root / Path(todo.path).parent / todo.model
-            if src.is_file():
-                shutil.copyfile(src, Path(dest) / todo.model)
-            else:
-                missing.append(src.relative_to(ref.root).as_posix())
-    return missing
+def missing_models(ref, assignment):
+    """The trained models (<tag>.npz beside each notebook, saved when the reference notebooks run) that the
+    reference tree lacks: a reference submission scores nothing on those notebook TODOs."""
+    models = [Path(t.path).parent / t.model for t in ref.config.todos_for(assignment) if t.is_notebook]
+    return [m.as_posix() for m in models if not (ref.root / m).is_file()]
 
 
 def main(*, assignment, out="build/autograder", notebooks=False, root=None, config=None):
