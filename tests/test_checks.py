@@ -6,7 +6,17 @@ from pathlib import Path
 
 import numpy as np
 
-from cs231n.checks import END, START, check_close, check_true, check_value, checking, unfinished
+from cs231n.checks import (
+    END,
+    START,
+    TodoError,
+    check_close,
+    check_true,
+    check_value,
+    checking,
+    running,
+    unfinished,
+)
 
 
 def test_check_close_pass(capsys):
@@ -119,3 +129,67 @@ def test_checking_adds_the_stub_after_a_failed_check_and_never_stays_silent(caps
     assert lines[2] == "other: nothing was checked ✗ — fix other"
     assert lines[3] == "fine: picks the fourth ✓"
     assert len(lines) == 4
+
+
+def test_checking_ends_in_a_summary_when_a_failure_is_followed_by_passing_checks(capsys):
+    with checking("thing_backward", _done):
+        check_true("thing_backward dx", False, "dx matches")
+        check_true("thing_backward dw", True, "dw matches", fix="thing_backward")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "thing_backward: 1 of 2 checks failed ✗ — fix thing_backward dx"
+
+
+def test_todo_error_prints_its_message_and_the_stub_it_waits_for(capsys):
+    with running("best model", _done, fix="the TODO of this cell"):
+        raise TodoError("best_net is None, so nothing was saved")
+    with running("best model", _stub, _done):
+        raise TodoError("best_net is None, so nothing was saved")
+    done, stubbed = capsys.readouterr().out.splitlines()
+    assert done == "best model: best_net is None, so nothing was saved ✗ — fix the TODO of this cell"
+    assert stubbed.startswith("best model: best_net is None, so nothing was saved; _stub is not implemented yet")
+    assert stubbed.endswith("✗ — fix _stub")
+
+
+def test_running_is_silent_on_success_and_names_a_stub_it_relies_on(capsys):
+    with running("train", _done):
+        _done([0, 0, 0, 7])
+    assert capsys.readouterr().out == ""
+    with running("train", _stub):
+        pass
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.endswith("✗ — fix _stub") and "_stub is not implemented yet" in line
+
+
+def test_a_stub_that_raises_deep_in_the_traceback_is_named_even_when_not_listed(capsys):
+    folder = Path(tempfile.mkdtemp()) / "cs231n"
+    folder.mkdir()
+    (folder / "deep.py").write_text(f"def scores(x):\n    out = None\n    {START}\n    pass\n    {END}\n    return out.sum()\n")
+    spec = importlib.util.spec_from_file_location("deep", folder / "deep.py")
+    deep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(deep)
+
+    with running("plot", fix="the plot"):
+        deep.scores(np.ones(3))
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line == "plot: scores is not implemented yet (its TODO in cs231n/deep.py holds only `pass`) ✗ — fix scores"
+
+
+def test_name_error_says_an_earlier_cell_did_not_finish(capsys):
+    with running("plot", _done):
+        undefined_solver.loss_history  # noqa: B018, F821 - the name an earlier, failed cell would define
+    (line,) = capsys.readouterr().out.splitlines()
+    assert "name 'undefined_solver' is not defined (run the cells above first" in line
+    assert line.endswith("✗ — fix plot")
+
+
+def test_a_failed_body_closes_its_half_drawn_figures(capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with running("plot", _done):
+        plt.figure()
+        raise ValueError("no history")
+    assert plt.get_fignums() == []
+    assert capsys.readouterr().out == "plot: raised ValueError: no history ✗ — fix plot\n"
