@@ -18,6 +18,9 @@ the function to fix, never in a traceback or in silence:
 Cells that train a model, plot results or save a graded model run inside `running(...)`: the same
 guarantees, except that a body that runs through without checking anything prints nothing more. Both
 never raise, so "Run All" goes on to the next cell.
+
+With CS231N_STRICT_CHECKS=1 in the environment (the reference runs: `make nbval`, `coursekit
+run-notebooks`) both still print their line, then raise, so a broken reference notebook fails its run.
 """
 
 import contextlib
@@ -35,6 +38,15 @@ START, END = _MARKER.format("START"), _MARKER.format("END")
 
 # The innermost active `checking` block: the check helpers tell it whether something failed.
 _active = []
+
+
+class CheckFailed(AssertionError):
+    """Raised in strict mode (CS231N_STRICT_CHECKS=1) after a failed check cell printed its line."""
+
+
+def strict():
+    """True when failures must raise after their line (CS231N_STRICT_CHECKS set to anything but 0)."""
+    return os.environ.get("CS231N_STRICT_CHECKS", "0") not in ("", "0")
 
 
 class TodoError(Exception):
@@ -141,25 +153,31 @@ def todo_file(fn):
     return _package_path(path) or os.path.basename(path)
 
 
-def unfinished(fn):
-    """True when one of fn's START/END OF YOUR CODE regions still holds nothing but `pass` and comments."""
+def _regions(fn):
+    """(stubbed, total): how many of fn's START/END regions hold only `pass` and comments, and how many it has."""
     try:
         target = fn if inspect.iscode(fn) else inspect.unwrap(getattr(fn, "__func__", fn))
         lines, _ = inspect.getsourcelines(target)
     except (OSError, TypeError):
-        return False
+        return 0, 0
+    stubbed = total = 0
     body = None
     for line in lines:
         text = line.strip()
         if text == START:
             body = []
         elif text == END and body is not None:
-            if all(b in ("", "pass") or b.startswith("#") for b in body):
-                return True
+            total += 1
+            stubbed += all(b in ("", "pass") or b.startswith("#") for b in body)
             body = None
         elif body is not None:
             body.append(text)
-    return False
+    return stubbed, total
+
+
+def unfinished(fn):
+    """True when one of fn's START/END OF YOUR CODE regions still holds nothing but `pass` and comments."""
+    return _regions(fn)[0] > 0
 
 
 class _Check:
@@ -223,8 +241,7 @@ def _on_error(check, exc, tb):
     if isinstance(exc, TodoError):
         if stub is not None:
             what = todo_name(stub)
-            print(f"{check.name}: {_one_line(exc)}; {what} is not implemented yet (its TODO in "
-                  f"{todo_file(stub)} holds only `pass`) ✗ — fix {what}")
+            print(f"{check.name}: {_one_line(exc)}; {what} is not implemented yet ✗ — fix {what}")
         else:
             print(f"{check.name}: {_one_line(exc)} ✗ — fix {exc.fix or check.fix}")
         return
@@ -248,6 +265,8 @@ def _guard(name, uses, fix, expect_checks):
         yield check
     except Exception as exc:  # noqa: BLE001 - any error of the student's code becomes one line
         _on_error(check, exc, sys.exc_info()[2])
+        if strict():
+            raise
     else:
         stubs = [fn for fn in uses if unfinished(fn)]
         if stubs and (check.failed or not check.lines):
@@ -256,6 +275,10 @@ def _guard(name, uses, fix, expect_checks):
             print(f"{name}: {check.failures} of {check.lines} checks failed ✗ — fix {check.first_fix}")
         elif expect_checks and not check.lines:
             print(f"{name}: nothing was checked ✗ — fix {check.fix}")
+        elif not check.failed:
+            return
+        if strict():
+            raise CheckFailed(f"{name}: failed (CS231N_STRICT_CHECKS is set)")
     finally:
         _active.pop()
 
@@ -289,4 +312,9 @@ def running(name, *uses, fix=None):
 
 def _needs(check, fn):
     what = todo_name(fn)
-    print(f"{check.name}: {what} is not implemented yet (its TODO in {todo_file(fn)} holds only `pass`) ✗ — fix {what}")
+    stubbed, total = _regions(fn)
+    if stubbed < total:
+        state = f"is not finished: {stubbed} of its {total} TODO regions in {todo_file(fn)} hold only `pass`"
+    else:
+        state = f"is not implemented yet (its TODO in {todo_file(fn)} holds only `pass`)"
+    print(f"{check.name}: {what} {state} ✗ — fix {what}")

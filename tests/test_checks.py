@@ -193,3 +193,36 @@ def test_a_failed_body_closes_its_half_drawn_figures(capsys):
         raise ValueError("no history")
     assert plt.get_fignums() == []
     assert capsys.readouterr().out == "plot: raised ValueError: no history ✗ — fix plot\n"
+
+
+def test_strict_mode_prints_the_line_then_raises(capsys, monkeypatch):
+    import pytest
+
+    from cs231n.checks import CheckFailed
+
+    monkeypatch.setenv("CS231N_STRICT_CHECKS", "1")
+    with pytest.raises(ValueError, match="no history"), running("plot", _done):
+        raise ValueError("no history")
+    with pytest.raises(CheckFailed), checking("thing", _done):
+        check_true("thing", False, "works")
+    with checking("thing", _done):
+        check_true("thing", True, "works")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["plot: raised ValueError: no history ✗ — fix plot", "thing: works ✗ — fix thing", "thing: works ✓"]
+    monkeypatch.setenv("CS231N_STRICT_CHECKS", "0")
+    with running("plot", _done):
+        raise ValueError("no history")
+    assert capsys.readouterr().out.endswith("✗ — fix plot\n")
+
+
+def test_a_partly_finished_function_is_named_with_how_many_regions_remain(capsys):
+    folder = Path(tempfile.mkdtemp())
+    (folder / "two.py").write_text(
+        f"def loss(x):\n    out = None\n    {START}\n    out = x\n    {END}\n    {START}\n    pass\n    {END}\n    return out\n")
+    spec = importlib.util.spec_from_file_location("two", folder / "two.py")
+    two = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(two)
+    with checking("loss", two.loss):
+        check_true("loss", two.loss(1) == 2, "is two")
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "loss: loss is not finished: 1 of its 2 TODO regions in two.py hold only `pass` ✗ — fix loss")
