@@ -203,13 +203,18 @@ def _frames(tb):
 
 
 def _culprit(tb, uses):
-    """The innermost function of `uses` that the traceback passes through, and its line, or (None, None)."""
+    """
+    The function to blame for an exception, and its line, or (None, None): the innermost function of
+    `uses` the traceback passes through, else the innermost package function with a TODO region.
+    """
     codes = {_code(fn): fn for fn in uses if _code(fn) is not None}
-    found, where = None, None
+    found = where = todo = todo_line = None
     for code, line in _frames(tb):
         if code in codes:
             found, where = codes[code], line
-    return found, where
+        elif _package_path(code.co_filename) is not None and _regions(code)[1]:
+            todo, todo_line = code, line
+    return (found, where) if found is not None else (todo, todo_line)
 
 
 def _stub_in_traceback(tb):

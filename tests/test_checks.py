@@ -226,3 +226,17 @@ def test_a_partly_finished_function_is_named_with_how_many_regions_remain(capsys
         check_true("loss", two.loss(1) == 2, "is two")
     assert capsys.readouterr().out.splitlines()[-1] == (
         "loss: loss is not finished: 1 of its 2 TODO regions in two.py hold only `pass` ✗ — fix loss")
+
+
+def test_an_error_inside_an_unlisted_package_todo_names_it(capsys):
+    folder = Path(tempfile.mkdtemp()) / "cs231n"
+    folder.mkdir()
+    (folder / "bad.py").write_text(f"def forward(x):\n    out = None\n    {START}\n    out = x[5]\n    {END}\n    return out\n")
+    spec = importlib.util.spec_from_file_location("bad", folder / "bad.py")
+    bad = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bad)
+    with checking("forward"):
+        bad.forward([1])
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith("forward: raised IndexError in forward (cs231n/bad.py:4)")
+    assert line.endswith("✗ — fix forward")
