@@ -14,6 +14,7 @@ small colour images, not what the course's CIFAR-10 targets would be.
 """
 
 import pickle
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -60,8 +61,11 @@ def main(*, out, num_train=5000, num_test=1000, seed=0):
     """Write the CIFAR-format folder `out` from the Fashion-MNIST found by get_data; return 0."""
     if num_train < NUM_BATCHES or num_train % NUM_BATCHES:
         raise ValueError(f"--train must be a positive multiple of {NUM_BATCHES} (one part per data_batch), got {num_train}")
-    fashion = get_data("fashion_mnist", num_training=59000, num_validation=0, num_test=10000,
-                       subtract_mean=False, dtype=np.float32)
+    with warnings.catch_warnings():
+        # Every image there is, whatever the size of the copy found: clipping is expected, not news.
+        warnings.simplefilter("ignore", UserWarning)
+        fashion = get_data("fashion_mnist", num_training=60000, num_validation=0, num_test=10000,
+                           subtract_mean=False, dtype=np.float32)
     rng = np.random.default_rng(seed)
     train_idx = rng.choice(fashion["X_train"].shape[0], size=num_train, replace=False)
     test_idx = rng.choice(fashion["X_test"].shape[0], size=min(num_test, fashion["X_test"].shape[0]), replace=False)
