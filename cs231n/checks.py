@@ -248,7 +248,9 @@ def _on_error(check, exc, tb):
             what = todo_name(stub)
             print(f"{check.name}: {_one_line(exc)}; {what} is not implemented yet ✗ — fix {what}")
         else:
-            print(f"{check.name}: {_one_line(exc)} ✗ — fix {exc.fix or check.fix}")
+            # A TodoError raised by given code (the Solver) names the method in its message.
+            named = [todo_name(fn) for fn in check.uses if todo_name(fn) in str(exc)]
+            print(f"{check.name}: {_one_line(exc)} ✗ — fix {exc.fix or (named[0] if named else check.fix)}")
         return
     if stub is not None:
         _needs(check, stub)

@@ -240,3 +240,9 @@ def test_an_error_inside_an_unlisted_package_todo_names_it(capsys):
     (line,) = capsys.readouterr().out.splitlines()
     assert line.startswith("forward: raised IndexError in forward (cs231n/bad.py:4)")
     assert line.endswith("✗ — fix forward")
+
+
+def test_a_todo_error_from_given_code_names_the_listed_method_it_mentions(capsys):
+    with running("train", _done, fix="the TODO in this cell"):
+        raise TodoError("_done returned None: implement _done in todo_funcs.py")
+    assert capsys.readouterr().out.endswith("✗ — fix _done\n")
