@@ -244,13 +244,15 @@ def _on_error(check, exc, tb):
     stubs = [fn for fn in check.uses if unfinished(fn)]
     stub = stubs[0] if stubs else _stub_in_traceback(tb)
     if isinstance(exc, TodoError):
-        if stub is not None:
+        # A TodoError from given code (the Solver) names the method to implement in its message.
+        named = [fn for fn in check.uses if todo_name(fn) in str(exc)]
+        if exc.fix is None and named:
+            print(f"{check.name}: {_one_line(exc)} ✗ — fix {todo_name(named[0])}")
+        elif stub is not None:
             what = todo_name(stub)
             print(f"{check.name}: {_one_line(exc)}; {what} is not implemented yet ✗ — fix {what}")
         else:
-            # A TodoError raised by given code (the Solver) names the method in its message.
-            named = [todo_name(fn) for fn in check.uses if todo_name(fn) in str(exc)]
-            print(f"{check.name}: {_one_line(exc)} ✗ — fix {exc.fix or (named[0] if named else check.fix)}")
+            print(f"{check.name}: {_one_line(exc)} ✗ — fix {exc.fix or check.fix}")
         return
     if stub is not None:
         _needs(check, stub)
