@@ -451,10 +451,19 @@ class Run:
 
     def stop(self, proc):
         """End a spawned program and everything it started."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
+        if self.iso.mode == "namespaces" and proc.poll() is None:
+            # The launcher kills the sandbox's init and reaps it (jail.main); killed itself at once, it would
+            # leave the init a zombie of the grading uid for the machine's init to collect (or never, in a
+            # container whose init does not reap).
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+        if proc.poll() is None or self.iso.mode != "namespaces":
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
         proc.wait()
         if self.iso.mode == "uid" and self.uid is not None:
             kill_uid(self.uid)
