@@ -18,6 +18,8 @@ def _isolation(parser):
     parser.add_argument("--require-isolation", action="store_true",
                         help="refuse to grade when student code would run unisolated")
     parser.add_argument("--worker-python", help="interpreter of the workers (uid mode; default: this one)")
+    parser.add_argument("--worker-uid-base", type=int, default=47000,
+                        help="first of the 16 uids student code runs as, one per concurrent grader (default: 47000)")
 
 
 def build_parser():
@@ -84,7 +86,8 @@ def main(argv=None):
             return grade.main(**common, submission=args.submission, results=args.results, assignment=args.assignment,
                               notebooks=args.notebooks, isolation=args.isolation,
                               require_isolation=args.require_isolation, jobs=args.jobs, base=args.base,
-                              test_timeout=args.test_timeout, worker_python=args.worker_python)
+                              test_timeout=args.test_timeout, worker_python=args.worker_python,
+                              worker_uid_base=args.worker_uid_base)
         if args.command == "grade-batch":
             from . import grade_batch
 

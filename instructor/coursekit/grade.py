@@ -115,7 +115,7 @@ class Grader:
     """Grades submissions of one assignment; build once, call grade() per submission."""
 
     def __init__(self, ref, assignment, *, notebooks=False, isolation="auto", require_isolation=False, jobs=2,
-                 test_timeout=None, worker_python=None, base=None):
+                 test_timeout=None, worker_python=None, worker_uid_base=sandbox.DEFAULT_UID_BASE, base=None):
         self.ref = ref
         self.cfg = ref.config
         if assignment not in self.cfg.assignments:
@@ -127,7 +127,7 @@ class Grader:
         self.timeout = test_timeout or self.limits.test_timeout
         self.todos = self.cfg.todos_for(assignment)
         self.code_todos = [t for t in self.todos if not t.is_notebook]
-        self.iso = sandbox.detect(isolation, require=require_isolation, python=worker_python)
+        self.iso = sandbox.detect(isolation, require=require_isolation, python=worker_python, uid_base=worker_uid_base)
         self.package = self.cfg.package
         self.reference_name = ref.load_package()
         self.modules = ref.package_modules()
@@ -332,7 +332,7 @@ class Grader:
         if not names:
             return "no notebooks to re-run", False
         work = run.dir / "nb"
-        shutil.copytree(run.dir / "sub", work)
+        shutil.copytree(run.dir / "sub", work, dirs_exist_ok=True)
         for name in names:
             shutil.copyfile(sub_root / name, work / name)
         if run.uid is not None:
@@ -355,6 +355,8 @@ class Grader:
             run.stop(proc)
             return f"notebooks re-run: stopped after {self.limits.notebook_timeout} s", False
         tail = proc.stderr_tail.text()
+        if proc.returncode == 71 and "coursekit.jail:" in tail:
+            return f"notebooks re-run: the sandbox could not start ({tail.strip().splitlines()[-1]})", False
         summary = re.findall(r"^=*\s*(\d+ (?:passed|failed).*?) in [\d.]+s", tail, flags=re.M)
         line = summary[-1] if summary else f"exit code {proc.returncode}"
         return f"notebooks re-run with nbval (no points): {line}", proc.returncode == 0
@@ -496,13 +498,15 @@ def _failed_results(message):
 
 
 def main(*, submission, results="results.json", root=None, config=None, assignment=None, notebooks=False,
-         isolation="auto", require_isolation=False, jobs=2, base=None, test_timeout=None, worker_python=None):
+         isolation="auto", require_isolation=False, jobs=2, base=None, test_timeout=None, worker_python=None,
+         worker_uid_base=sandbox.DEFAULT_UID_BASE):
     results_path = Path(results)
     try:
         ref = Reference(root, config)
         assignment = assignment or detect_assignment(ref.config, submission)
         with Grader(ref, assignment, notebooks=notebooks, isolation=isolation, require_isolation=require_isolation,
-                    jobs=jobs, base=base, test_timeout=test_timeout, worker_python=worker_python) as grader:
+                    jobs=jobs, base=base, test_timeout=test_timeout, worker_python=worker_python,
+                    worker_uid_base=worker_uid_base) as grader:
             outcome = grader.grade(submission)
     except Exception as exc:  # noqa: BLE001 - a config, set-up or isolation error: still hand over a valid result
         write_results(results_path, _failed_results(f"grader error, nothing was graded: {exc}"))

@@ -11,9 +11,11 @@ stdin. By the spec's mode:
   unprivileged uid (dropping every capability) and execs the program. Only loopback networking exists.
   The launcher waits for the child and exits with its status; the child dies with the launcher
   (parent-death signal), so killing the launcher ends the whole sandbox.
-- "uid": no namespaces (a container without CAP_SYS_ADMIN): own session, resource limits, the dedicated
-  uid, no new privileges, then exec. sandbox.py kills every process of that uid after each run.
-- "none": own session and resource limits only (no root: nothing more is possible).
+- "uid": no namespaces (a container without CAP_SYS_ADMIN): resource limits, the dedicated uid, no new
+  privileges, then exec. sandbox.py kills every process of that uid after each run.
+- "none": resource limits only (no root: nothing more is possible).
+In every mode the grader starts the launcher in a session of its own, so killing its process group
+reaches what it started (in the namespaces mode the PID namespace does more).
 
 This module imports only the standard library: it runs before anything of the submission exists.
 """
@@ -90,6 +92,9 @@ def _build_root(spec):
     root = spec["root"]
     _mount("none", "/", None, MS_REC | MS_PRIVATE)
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755")
+    # /tmp first: folders bound below it (an nbval work folder) must land on top of it, not under it.
+    os.makedirs(root + "/tmp")
+    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec['tmp_mb']}m,mode=1777")
     for link, target in spec.get("symlinks", {}).items():
         os.makedirs(os.path.dirname(root + link), exist_ok=True)
         os.symlink(target, root + link)
@@ -120,8 +125,6 @@ def _build_root(spec):
     _mount(None, dev, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC)
     os.makedirs(root + "/proc")
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
-    os.makedirs(root + "/tmp")
-    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec['tmp_mb']}m,mode=1777")
     for folder in spec.get("tmp_dirs", []):
         os.makedirs(root + folder, exist_ok=True)
         os.chown(root + folder, uid, gid)
@@ -196,6 +199,10 @@ def _child(spec, alive_fd):
 def main():
     spec = json.loads(sys.stdin.buffer.read().decode("utf-8"))
     mode = spec["mode"]
+    # Join the run's cgroups first: everything started from here on shares their memory and process budget.
+    for procs in spec.get("cgroups", []):
+        with open(procs, "w") as fh:
+            fh.write(str(os.getpid()))
     if mode == "namespaces":
         flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
         _check(_libc.unshare(flags), "unshare")
@@ -217,7 +224,7 @@ def main():
             except ChildProcessError:
                 sys.exit(71)
         sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
-    os.setsid()
+    # The grader started this launcher in a session of its own, which the program keeps.
     _limits(spec)
     if mode == "uid":
         _become(spec, None)

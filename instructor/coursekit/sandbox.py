@@ -47,7 +47,7 @@ class Limits:
     memory_mb: int = 4096
     cpu_seconds: int = 3600
     file_mb: int = 64
-    nproc: int = 256
+    nproc: int = 128
     tmp_mb: int = 128
 
 
@@ -230,14 +230,19 @@ def uid_slot(iso):
 
 
 def _processes_of(uid):
+    """Live processes of `uid` (zombies, already dead and waiting for a parent to reap them, do not count)."""
     pids = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    pids.append(int(entry))
-            except FileNotFoundError:
+                if os.stat(f"/proc/{entry}").st_uid != uid:
+                    continue
+                with open(f"/proc/{entry}/stat") as fh:
+                    state = fh.read().rsplit(")", 1)[1].split()[0]
+            except (FileNotFoundError, ProcessLookupError, IndexError):
                 continue
+            if state not in ("Z", "X"):
+                pids.append(int(entry))
     return pids
 
 
@@ -330,6 +335,74 @@ def readable_by(uid, paths):
     return json.loads(data or b"[]")
 
 
+# -- control groups: one memory and process budget for everything a run starts ---------------------
+
+
+def _own_cgroups():
+    """{controller or '' (v2): path of this process's cgroup} from /proc/self/cgroup."""
+    out = {}
+    with contextlib.suppress(OSError), open("/proc/self/cgroup") as fh:
+        for line in fh:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            for controller in controllers.split(",") if controllers else [""]:
+                out[controller] = path
+    return out
+
+
+class Cgroups:
+    """Best effort: a fresh memory and pids cgroup (v2, or v1 hierarchies) for one run.
+
+    RLIMIT_AS and RLIMIT_NPROC bound each process; only a cgroup bounds the sum, so a fork bomb whose
+    children each allocate cannot take the machine's memory. Where cgroups are not writable (containers
+    usually), the rlimits alone apply and `active` is False."""
+
+    def __init__(self, memory_mb, pids, enabled=True):
+        self.dirs = []
+        if not enabled or os.geteuid() != 0:
+            return
+        own = _own_cgroups()
+        name = f"coursekit-{os.getpid()}-{id(self):x}"
+        v2 = Path("/sys/fs/cgroup")
+        if "" in own and (v2 / "cgroup.controllers").is_file():
+            parent = v2 / own[""].lstrip("/")
+            enabled = (parent / "cgroup.subtree_control").read_text().split() if (parent / "cgroup.subtree_control").exists() else []
+            if {"memory", "pids"} <= set(enabled):
+                self._make(parent / name, {"memory.max": memory_mb * 2**20, "pids.max": pids, "memory.swap.max": 0})
+                return
+        for controller, settings in (("memory", {"memory.limit_in_bytes": memory_mb * 2**20}), ("pids", {"pids.max": pids})):
+            if controller in own and (v2 / controller).is_dir():
+                self._make(v2 / controller / own[controller].lstrip("/") / name, settings)
+
+    def _make(self, path, settings):
+        try:
+            path.mkdir()
+        except OSError:
+            return
+        self.dirs.append(path)
+        for key, value in settings.items():
+            with contextlib.suppress(OSError):
+                (path / key).write_text(str(value))
+
+    @property
+    def active(self):
+        return bool(self.dirs)
+
+    def procs_files(self):
+        return [str(d / "cgroup.procs") for d in self.dirs]
+
+    def remove(self):
+        for path in self.dirs:
+            for _ in range(50):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.05)
+        self.dirs = []
+
+
 # -- one run: its folders, and programs spawned in it -------------------------------------------------
 
 
@@ -373,6 +446,7 @@ class Run:
         for name in ("runtime", "sub", "fallback", "root", "home"):
             (self.dir / name).mkdir()
         self.procs = []
+        self.cgroups = Cgroups(limits.memory_mb, limits.nproc, enabled=iso.mode != "none")
 
     def seal(self):
         """Make the run's folders readable by its uid only (and root), the home writable by it."""
@@ -435,6 +509,7 @@ class Run:
             "nproc": lim.nproc, "tmp_mb": lim.tmp_mb,
             "argv": list(argv), "env": env or self.env(), "keep_fds": list(pass_fds),
             "stdout": "stderr" if stdout_to_stderr else "null",
+            "cgroups": self.cgroups.procs_files(),
         }
         if self.iso.mode == "namespaces":
             ro, links = system_paths()
@@ -486,4 +561,5 @@ class Run:
         if self.iso.mode == "uid" and self.uid is not None:
             kill_uid(self.uid)
             clean_uid_files(self.uid)
+        self.cgroups.remove()
         shutil.rmtree(self.dir, ignore_errors=True)

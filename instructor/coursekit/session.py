@@ -13,8 +13,9 @@ from pathlib import Path
 
 from . import protocol
 
-# Replies larger than this are refused: no check needs more, and the grader must not be made to hold more.
-MAX_REPLY_BYTES = 256 * 2**20
+# The reference runs in the grader on what a callback sends; no honest TODO passes more than this to another
+# one in a check, and the cap bounds how long a submission can keep the grader computing for it.
+MAX_CALLBACK_BYTES = 8 * 2**20
 
 
 class WorkerError(Exception):
@@ -160,6 +161,11 @@ class Worker:
         fn = self.callbacks.get(todo_id) if isinstance(todo_id, str) else None
         if fn is None:
             self._send({"error": {"type": "RuntimeError", "message": f"no reference for {todo_id!r}"}})
+            return
+        if sum(len(b) for b in buffers) > MAX_CALLBACK_BYTES:
+            name = todo_id.rsplit("::", 1)[-1]
+            self._send({"error": {"type": "ValueError",
+                                  "message": f"{name} was called with more than {MAX_CALLBACK_BYTES >> 20} MB of arrays"}})
             return
         try:
             body = protocol.decode(message.get("value"), buffers)

@@ -24,6 +24,12 @@ from .reference import Reference
 from .release import write_solved
 
 
+def _score(grader, by_todo):
+    points = sum(t.points * sum(r.passed for r in by_todo[t.id]) / len(by_todo[t.id]) for t in grader.todos if by_todo[t.id])
+    total = sum(t.points for t in grader.todos)
+    return f"{points:g} / {total:g} points ({100 * points / total:.0f} %)"
+
+
 def _check_reference(grader, ref, problems):
     with tempfile.TemporaryDirectory(prefix="coursekit-ref-") as tmp:
         by_todo, _ = grader.check_submission(write_solved(ref, grader.assignment, Path(tmp)))
@@ -33,7 +39,7 @@ def _check_reference(grader, ref, problems):
                 problems.append(f"reference fails {result.name} of {todo_id}: {result.message}")
         if not results:
             problems.append(f"{todo_id} has no checks")
-    return sum(len(r) for r in by_todo.values())
+    return sum(len(r) for r in by_todo.values()), _score(grader, by_todo)
 
 
 def _check_release(grader, problems):
@@ -46,7 +52,7 @@ def _check_release(grader, problems):
                 problems.append(f"release passes {result.name} of {todo_id}: the check cannot tell the stub apart")
             elif not todo.is_notebook and todo.function not in f"{result.name}\n{result.message}":
                 problems.append(f"release failure of {result.name} does not name {todo.function!r} (TODO {todo_id})")
-    return sum(len(r) for r in by_todo.values())
+    return sum(len(r) for r in by_todo.values()), _score(grader, by_todo)
 
 
 def _check_solved(grader, ref, todo_id, problems):
@@ -111,10 +117,10 @@ def main(*, root=None, config=None, assignments=None, solve=(), public=True):
     for name in names:
         with Grader(ref, name) as grader:
             print(grader.iso.describe())
-            n = _check_reference(grader, ref, problems)
-            print(f"{name}: reference ran {n} checks of {len(grader.todos)} TODOs")
-            n = _check_release(grader, problems)
-            print(f"{name}: release ran {n} checks")
+            n, score = _check_reference(grader, ref, problems)
+            print(f"{name}: reference scores {score} in {n} checks of {len(grader.todos)} TODOs")
+            n, score = _check_release(grader, problems)
+            print(f"{name}: untouched release scores {score} in {n} checks")
             for todo_id in solve:
                 if ref.config.todo(todo_id).assignment == name:
                     got, expected = _check_solved(grader, ref, todo_id, problems)
