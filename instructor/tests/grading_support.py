@@ -54,10 +54,8 @@ def bases():
 
 def grader(assignment, **kwargs):
     """A Grader of the real course in the namespaces mode (raises where namespaces are not available)."""
-    g = Grader(reference(), assignment, isolation="namespaces", require_isolation=True, base=bases()[assignment],
-               **kwargs)
-    g.iso.uid_base = TEST_UID_BASE
-    return g
+    return Grader(reference(), assignment, isolation="namespaces", require_isolation=True, base=bases()[assignment],
+                  worker_uid_base=TEST_UID_BASE, **kwargs)
 
 
 def submission(dest, assignment, solved=None):

@@ -22,6 +22,7 @@ from grading_support import (
     A1,
     A2,
     REPO,
+    TEST_UID_BASE,
     append,
     check_results,
     code_todos,
@@ -240,7 +241,7 @@ def test_a_solved_copy_on_disk_is_out_of_reach(a1, tmp_path):
             path.chmod(0o755 if path.is_dir() else 0o644)
         # Outside the sandbox a grading uid can read it (and the reference tree itself): the cheat would work.
         sources = [str(planted), str(REPO / NEURAL_NET), "/work/main/" + NEURAL_NET]
-        assert sandbox.readable_by(sandbox.DEFAULT_UID_BASE, [str(planted)]) == [str(planted)]
+        assert sandbox.readable_by(TEST_UID_BASE, [str(planted)]) == [str(planted)]
         finder = f'''
 import glob as _glob
 
