@@ -77,7 +77,7 @@ def forward_cache(t, forward, args, ref_out, ref_cache, *, tol, accept=None):
         good = accept(out) if accept is not None else close(out, ref_out, tol)
         if good:
             return cache, ""
-        why = f"your {short} gives a wrong output"
+        why = f"your {short} returns no output (not implemented yet?)" if out is None else f"your {short}'s output is wrong"
     note = f" [checked with the reference {short}'s cache, because {why}]"
     return t.put(ref_cache), note[:600]
 

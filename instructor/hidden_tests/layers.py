@@ -242,7 +242,7 @@ def softmax_loss_huge_scores(t):
 # -- batch norm -----------------------------------------------------------------------------------------
 
 
-def _bn_forward(t, x, gamma, beta, param, case):
+def _bn_forward(t, x, gamma, beta, param):
     """The student's out for one call, with the bn_param dict kept in the worker; (out, bn_param after)."""
     handle = t.put(param)
     out, _ = S.returned(t.call("layers.batchnorm_forward", x, gamma, beta, handle, returns=("data", "handle")),
@@ -274,7 +274,7 @@ def batchnorm_forward_train(t):
         cases.append((f"x of shape {shape}", S.normal(rng, shape, scale=3, shift=2), S.normal(rng, shape[1:]),
                       S.normal(rng, shape[1:])))
     for case, x, gamma, beta in cases:
-        out, _ = _bn_forward(t, x, gamma, beta, {"mode": "train"}, case)
+        out, _ = _bn_forward(t, x, gamma, beta, {"mode": "train"})
         expected, _ = t.ref.layers.batchnorm_forward(x, gamma, beta, {"mode": "train"})
         t.expect_close(out, expected, f"batchnorm_forward: out in train mode ({case})", tol=tol("batchnorm_forward", F64))
 
@@ -285,7 +285,7 @@ def batchnorm_forward_running_averages(t):
     x = S.normal(rng, (8, 3), scale=2, shift=1)
     gamma, beta = np.ones(3), np.zeros(3)
     given = {"mode": "train", "momentum": 0.8, "running_mean": S.normal(rng, (3,)), "running_var": 1 + rng.random(3)}
-    _, got = _bn_forward(t, x, gamma, beta, copy.deepcopy(given), "running averages")
+    _, got = _bn_forward(t, x, gamma, beta, copy.deepcopy(given))
     expected = copy.deepcopy(given)
     t.ref.layers.batchnorm_forward(x, gamma, beta, expected)
     _expect_running(t, got, expected, "batchnorm_forward (momentum 0.8, running averages given)", F64)
@@ -316,14 +316,14 @@ def batchnorm_forward_test_mode(t):
         t.fail("batchnorm_forward: bn_param is no longer a dict")
     state["mode"], expected["mode"] = "test", "test"
     a = np.maximum(0, rng.randn(200, D1).dot(W1)).dot(W2)
-    out, _ = _bn_forward(t, a, gamma, beta, state, "test mode")
+    out, _ = _bn_forward(t, a, gamma, beta, state)
     t.expect_close(out, t.ref.layers.batchnorm_forward(a, gamma, beta, expected)[0],
                    "batchnorm_forward: out in test mode after 20 training steps", tol=tol("batchnorm_forward", F64))
 
     grng = np.random.default_rng(163)
     given = {"mode": "test", "eps": 1e-3, "running_mean": S.normal(grng, (5,)), "running_var": 0.5 + grng.random(5)}
     x, gamma, beta = S.normal(grng, (1, 5)), S.normal(grng, (5,)), S.normal(grng, (5,))
-    out, _ = _bn_forward(t, x, gamma, beta, copy.deepcopy(given), "test mode")
+    out, _ = _bn_forward(t, x, gamma, beta, copy.deepcopy(given))
     t.expect_close(out, t.ref.layers.batchnorm_forward(x, gamma, beta, copy.deepcopy(given))[0],
                    "batchnorm_forward: out in test mode (running averages and eps given, batch size 1)",
                    tol=tol("batchnorm_forward", F64))
@@ -334,7 +334,7 @@ def batchnorm_forward_float32(t):
     rng = np.random.default_rng(164)
     x = S.normal(rng, (12, 6), F32, scale=4, shift=3)
     gamma, beta = S.normal(rng, (6,), F32), S.normal(rng, (6,), F32)
-    out, got = _bn_forward(t, x, gamma, beta, {"mode": "train"}, "float32")
+    out, got = _bn_forward(t, x, gamma, beta, {"mode": "train"})
     expected = {"mode": "train"}
     e_out, _ = t.ref.layers.batchnorm_forward(x, gamma, beta, expected)
     t.expect_close(out, e_out, "batchnorm_forward: out in train mode (float32 x)", tol=tol("batchnorm_forward", F32))
