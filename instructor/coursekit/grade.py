@@ -73,7 +73,8 @@ def build_base(ref, assignment, dest):
 
 def _function_callback(fn):
     def call(args, kwargs, state):
-        value = fn(*args, **kwargs)
+        with hidden.reference_rng:
+            value = fn(*args, **kwargs)
         dicts = {i: a for i, a in enumerate(args) if type(a) is dict}
         dicts.update({k: v for k, v in kwargs.items() if type(v) is dict})
         return {"value": value, "dicts": dicts}
@@ -85,7 +86,8 @@ def _method_callback(cls, name):
     def call(args, kwargs, state):
         obj = cls.__new__(cls)
         obj.__dict__.update(state or {})
-        value = getattr(cls, name)(obj, *args, **kwargs)
+        with hidden.reference_rng:
+            value = getattr(cls, name)(obj, *args, **kwargs)
         dicts = {i: a for i, a in enumerate(args) if type(a) is dict}
         return {"value": value, "dicts": dicts, "state": _plain_attrs(obj)}
 
