@@ -343,7 +343,7 @@ class Grader:
         argv = [self.iso.python, "-I", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "nbval.plugin",
                 "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={self.limits.notebook_cell_timeout}",
                 "--rootdir", str(work), *names]
-        env = run.env({"CS231N_DATASET": os.environ.get("CS231N_DATASET", "fashion_mnist")})
+        env = run.env({"CS231N_DATASET": os.environ.get("CS231N_DATASET", "fashion_mnist"), "CS231N_STRICT_CHECKS": "1"})
         data_dirs = [d for d in self._data_dirs() if not str(d).startswith("/usr/")]
         if data_dirs:
             env["CS231N_DATA_DIR"] = str(data_dirs[0])
