@@ -48,7 +48,7 @@ kit-check: setup
 	$(PYTHON) -m pytest instructor/tests/test_kits.py -q -k fresh_venv
 
 nbval:
-	CS231N_DATASET=$${CS231N_DATASET:-fashion_mnist} $(PYTHON) -m pytest -q -p no:randomly --nbval-lax \
+	CS231N_STRICT_CHECKS=1 CS231N_DATASET=$${CS231N_DATASET:-fashion_mnist} $(PYTHON) -m pytest -q -p no:randomly --nbval-lax \
 	  --nbval-sanitize-with assignment_sanitize.cfg $(NOTEBOOKS)
 
 bench: setup

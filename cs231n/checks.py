@@ -12,7 +12,15 @@ the function to fix, never in a traceback or in silence:
 
 - a function listed there whose TODO region still holds only `pass` is reported as not implemented yet;
 - an exception raised in the body becomes one line naming the function it came from;
-- a body that checked nothing says so.
+- a body that checked nothing says so;
+- a failed check followed by passing ones ends in a summary line naming the first thing to fix.
+
+Cells that train a model, plot results or save a graded model run inside `running(...)`: the same
+guarantees, except that a body that runs through without checking anything prints nothing more. Both
+never raise, so "Run All" goes on to the next cell.
+
+With CS231N_STRICT_CHECKS=1 in the environment (the reference runs: `make nbval`, `coursekit
+run-notebooks`) both still print their line, then raise, so a broken reference notebook fails its run.
 """
 
 import contextlib
@@ -32,16 +40,37 @@ START, END = _MARKER.format("START"), _MARKER.format("END")
 _active = []
 
 
+class CheckFailed(AssertionError):
+    """Raised in strict mode (CS231N_STRICT_CHECKS=1) after a failed check cell printed its line."""
+
+
+def strict():
+    """True when failures must raise after their line (CS231N_STRICT_CHECKS set to anything but 0)."""
+    return os.environ.get("CS231N_STRICT_CHECKS", "0") not in ("", "0")
+
+
 class TodoError(Exception):
-    """Raised when a TODO the code depends on is not implemented or returned the wrong kind of value."""
+    """
+    Raised when a TODO the code depends on is not implemented or returned the wrong kind of value.
+
+    Inside `checking` / `running` it becomes one line: its message, then "✗ — fix <fix>".
+    """
+
+    def __init__(self, message, fix=None):
+        super().__init__(message)
+        self.fix = fix
 
 
 def _report(name, ok, detail, fix):
     mark = "✓" if ok else f"✗ — fix {fix or name}"
     print(f"{name}: {detail} {mark}")
     if _active:
-        _active[-1].lines += 1
-        _active[-1].failed |= not ok
+        check = _active[-1]
+        check.lines += 1
+        check.last_ok = ok
+        if not ok:
+            check.failures += 1
+            check.first_fix = check.first_fix or fix or name
 
 
 def check_close(name, actual, expected, tol=1e-9, fix=None):
@@ -89,42 +118,66 @@ def check_true(name, cond, msg, fix=None):
     return ok
 
 
+def _code(fn):
+    """The code object behind a function, method or code object, or None."""
+    if inspect.iscode(fn):
+        return fn
+    return getattr(inspect.unwrap(getattr(fn, "__func__", fn)), "__code__", None)
+
+
 def todo_name(fn):
     """The name a student knows a TODO by: `affine_forward`, `FullyConnectedNet.loss`, `TwoLayerNet.__init__`."""
+    if inspect.iscode(fn):
+        return getattr(fn, "co_qualname", fn.co_name)
     fn = inspect.unwrap(getattr(fn, "__func__", fn))
     return getattr(fn, "__qualname__", getattr(fn, "__name__", repr(fn)))
 
 
+def _package_path(path):
+    """`path` relative to the folder holding the cs231n package (cs231n/layers.py), or None outside it."""
+    parts = os.path.abspath(path).split(os.sep)
+    if "cs231n" not in parts[:-1]:
+        return None
+    return "/".join(parts[len(parts) - 1 - parts[::-1].index("cs231n"):])
+
+
 def todo_file(fn):
     """The file defining `fn`, relative to the folder holding the cs231n package (cs231n/layers.py)."""
-    try:
-        path = inspect.getsourcefile(inspect.unwrap(getattr(fn, "__func__", fn)))
-    except TypeError:
-        return "?"
-    parts = os.path.abspath(path).split(os.sep)
-    if "cs231n" in parts:
-        return "/".join(parts[len(parts) - 1 - parts[::-1].index("cs231n"):])
-    return os.path.basename(path)
+    code = _code(fn)
+    path = code.co_filename if code is not None else None
+    if path is None:
+        try:
+            path = inspect.getsourcefile(inspect.unwrap(getattr(fn, "__func__", fn)))
+        except TypeError:
+            return "?"
+    return _package_path(path) or os.path.basename(path)
 
 
-def unfinished(fn):
-    """True when one of fn's START/END OF YOUR CODE regions still holds nothing but `pass` and comments."""
+def _regions(fn):
+    """(stubbed, total): how many of fn's START/END regions hold only `pass` and comments, and how many it has."""
     try:
-        lines, _ = inspect.getsourcelines(inspect.unwrap(getattr(fn, "__func__", fn)))
+        target = fn if inspect.iscode(fn) else inspect.unwrap(getattr(fn, "__func__", fn))
+        lines, _ = inspect.getsourcelines(target)
     except (OSError, TypeError):
-        return False
+        return 0, 0
+    stubbed = total = 0
     body = None
     for line in lines:
         text = line.strip()
         if text == START:
             body = []
         elif text == END and body is not None:
-            if all(b in ("", "pass") or b.startswith("#") for b in body):
-                return True
+            total += 1
+            stubbed += all(b in ("", "pass") or b.startswith("#") for b in body)
             body = None
         elif body is not None:
             body.append(text)
-    return False
+    return stubbed, total
+
+
+def unfinished(fn):
+    """True when one of fn's START/END OF YOUR CODE regions still holds nothing but `pass` and comments."""
+    return _regions(fn)[0] > 0
 
 
 class _Check:
@@ -133,26 +186,112 @@ class _Check:
         self.uses = uses
         self.fix = fix
         self.lines = 0
-        self.failed = False
+        self.failures = 0
+        self.first_fix = None
+        self.last_ok = True
+
+    @property
+    def failed(self):
+        return self.failures > 0
+
+
+def _frames(tb):
+    """The code objects and line numbers a traceback passes through, outermost first."""
+    while tb is not None:
+        yield tb.tb_frame.f_code, tb.tb_lineno
+        tb = tb.tb_next
 
 
 def _culprit(tb, uses):
-    """The innermost function of `uses` that the traceback passes through, or None."""
-    codes = {}
-    for fn in uses:
-        code = getattr(inspect.unwrap(getattr(fn, "__func__", fn)), "__code__", None)
-        if code is not None:
-            codes[code] = fn
-    found, where = None, None
-    while tb is not None:
-        if tb.tb_frame.f_code in codes:
-            found = codes[tb.tb_frame.f_code]
-            where = tb.tb_lineno
-        tb = tb.tb_next
-    return found, where
+    """
+    The function to blame for an exception, and its line, or (None, None): the innermost function of
+    `uses` the traceback passes through, else the innermost package function with a TODO region.
+    """
+    codes = {_code(fn): fn for fn in uses if _code(fn) is not None}
+    found = where = todo = todo_line = None
+    for code, line in _frames(tb):
+        if code in codes:
+            found, where = codes[code], line
+        elif _package_path(code.co_filename) is not None and _regions(code)[1]:
+            todo, todo_line = code, line
+    return (found, where) if found is not None else (todo, todo_line)
+
+
+def _stub_in_traceback(tb):
+    """The innermost package function in the traceback whose TODO still holds only `pass`, or None."""
+    found = None
+    for code, _ in _frames(tb):
+        if _package_path(code.co_filename) is not None and unfinished(code):
+            found = code
+    return found
+
+
+def _close_figures():
+    """Drop figures a failed body left half drawn, so the cell ends in its ✗ line, not an empty plot."""
+    plt = sys.modules.get("matplotlib.pyplot")
+    if plt is not None:
+        plt.close("all")
+
+
+def _one_line(text, limit=200):
+    text = " ".join(str(text).split()) or "(no message)"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _on_error(check, exc, tb):
+    """Print the one line for an exception raised in the body."""
+    _close_figures()
+    stubs = [fn for fn in check.uses if unfinished(fn)]
+    stub = stubs[0] if stubs else _stub_in_traceback(tb)
+    if isinstance(exc, TodoError):
+        # A TodoError from given code (the Solver) names the method to implement in its message.
+        named = [fn for fn in check.uses if todo_name(fn) in str(exc)]
+        if exc.fix is None and named:
+            print(f"{check.name}: {_one_line(exc)} ✗ — fix {todo_name(named[0])}")
+        elif stub is not None:
+            what = todo_name(stub)
+            print(f"{check.name}: {_one_line(exc)}; {what} is not implemented yet ✗ — fix {what}")
+        else:
+            print(f"{check.name}: {_one_line(exc)} ✗ — fix {exc.fix or check.fix}")
+        return
+    if stub is not None:
+        _needs(check, stub)
+        return
+    fn, line = _culprit(tb, check.uses)
+    message = _one_line(exc)
+    if isinstance(exc, NameError) and fn is None:
+        message += " (run the cells above first: one of them did not finish)"
+    where = f" in {todo_name(fn)} ({todo_file(fn)}:{line})" if fn is not None else ""
+    target = todo_name(fn) if fn is not None else check.fix
+    print(f"{check.name}: raised {type(exc).__name__}{where}: {message} ✗ — fix {target}")
 
 
 @contextlib.contextmanager
+def _guard(name, uses, fix, expect_checks):
+    check = _Check(name, uses, fix or name)
+    _active.append(check)
+    try:
+        yield check
+    except Exception as exc:  # noqa: BLE001 - any error of the student's code becomes one line
+        _on_error(check, exc, sys.exc_info()[2])
+        if strict():
+            raise
+    else:
+        stubs = [fn for fn in uses if unfinished(fn)]
+        if stubs and (check.failed or not check.lines):
+            _needs(check, stubs[0])
+        elif check.failed and check.last_ok:
+            print(f"{name}: {check.failures} of {check.lines} checks failed ✗ — fix {check.first_fix}")
+        elif expect_checks and not check.lines:
+            print(f"{name}: nothing was checked ✗ — fix {check.fix}")
+        elif not check.failed:
+            return
+        if strict():
+            raise CheckFailed(f"{name}: failed (CS231N_STRICT_CHECKS is set)")
+    finally:
+        _active.pop()
+
+
 def checking(name, *uses, fix=None):
     """
     Run the body of a check cell so that it ends in one line naming the function to fix.
@@ -162,32 +301,29 @@ def checking(name, *uses, fix=None):
     - uses: The student functions the body calls (functions or methods), dependencies first
     - fix: What to name when the body fails and no listed function is to blame (default: name)
     """
-    check = _Check(name, uses, fix or name)
-    _active.append(check)
-    try:
-        yield check
-    except Exception as exc:  # noqa: BLE001 - any error of the student's code becomes one line
-        stubs = [fn for fn in uses if unfinished(fn)]
-        if stubs:
-            _needs(check, stubs[0])
-        else:
-            fn, line = _culprit(sys.exc_info()[2], uses)
-            message = " ".join(str(exc).split()) or "(no message)"
-            if len(message) > 200:
-                message = message[:197] + "..."
-            where = f" in {todo_name(fn)} ({todo_file(fn)}:{line})" if fn is not None else ""
-            target = todo_name(fn) if fn is not None else check.fix
-            print(f"{name}: raised {type(exc).__name__}{where}: {message} ✗ — fix {target}")
-    else:
-        stubs = [fn for fn in uses if unfinished(fn)]
-        if stubs and (check.failed or not check.lines):
-            _needs(check, stubs[0])
-        elif not check.lines:
-            print(f"{name}: nothing was checked ✗ — fix {check.fix}")
-    finally:
-        _active.pop()
+    return _guard(name, uses, fix, expect_checks=True)
+
+
+def running(name, *uses, fix=None):
+    """
+    Run a cell that trains, plots or saves, so that a failure ends it in one line naming what to fix.
+
+    Like `checking`, but a body that runs through prints nothing more; a listed function whose TODO
+    still holds only `pass` is reported even then, since the cell's results mean nothing without it.
+
+    Inputs:
+    - name: What the cell does, printed at the start of the line (e.g. "three-layer overfit")
+    - uses: The student functions the body relies on (functions or methods), dependencies first
+    - fix: What to name when the body fails and no listed function is to blame (default: name)
+    """
+    return _guard(name, uses, fix, expect_checks=False)
 
 
 def _needs(check, fn):
     what = todo_name(fn)
-    print(f"{check.name}: {what} is not implemented yet (its TODO in {todo_file(fn)} holds only `pass`) ✗ — fix {what}")
+    stubbed, total = _regions(fn)
+    if stubbed < total:
+        state = f"is not finished: {stubbed} of its {total} TODO regions in {todo_file(fn)} hold only `pass`"
+    else:
+        state = f"is not implemented yet (its TODO in {todo_file(fn)} holds only `pass`)"
+    print(f"{check.name}: {what} {state} ✗ — fix {what}")

@@ -6,7 +6,17 @@ from pathlib import Path
 
 import numpy as np
 
-from cs231n.checks import END, START, check_close, check_true, check_value, checking, unfinished
+from cs231n.checks import (
+    END,
+    START,
+    TodoError,
+    check_close,
+    check_true,
+    check_value,
+    checking,
+    running,
+    unfinished,
+)
 
 
 def test_check_close_pass(capsys):
@@ -119,3 +129,120 @@ def test_checking_adds_the_stub_after_a_failed_check_and_never_stays_silent(caps
     assert lines[2] == "other: nothing was checked ✗ — fix other"
     assert lines[3] == "fine: picks the fourth ✓"
     assert len(lines) == 4
+
+
+def test_checking_ends_in_a_summary_when_a_failure_is_followed_by_passing_checks(capsys):
+    with checking("thing_backward", _done):
+        check_true("thing_backward dx", False, "dx matches")
+        check_true("thing_backward dw", True, "dw matches", fix="thing_backward")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "thing_backward: 1 of 2 checks failed ✗ — fix thing_backward dx"
+
+
+def test_todo_error_prints_its_message_and_the_stub_it_waits_for(capsys):
+    with running("best model", _done, fix="the TODO of this cell"):
+        raise TodoError("best_net is None, so nothing was saved")
+    with running("best model", _stub, _done):
+        raise TodoError("best_net is None, so nothing was saved")
+    done, stubbed = capsys.readouterr().out.splitlines()
+    assert done == "best model: best_net is None, so nothing was saved ✗ — fix the TODO of this cell"
+    assert stubbed.startswith("best model: best_net is None, so nothing was saved; _stub is not implemented yet")
+    assert stubbed.endswith("✗ — fix _stub")
+
+
+def test_running_is_silent_on_success_and_names_a_stub_it_relies_on(capsys):
+    with running("train", _done):
+        _done([0, 0, 0, 7])
+    assert capsys.readouterr().out == ""
+    with running("train", _stub):
+        pass
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.endswith("✗ — fix _stub") and "_stub is not implemented yet" in line
+
+
+def test_a_stub_that_raises_deep_in_the_traceback_is_named_even_when_not_listed(capsys):
+    folder = Path(tempfile.mkdtemp()) / "cs231n"
+    folder.mkdir()
+    (folder / "deep.py").write_text(f"def scores(x):\n    out = None\n    {START}\n    pass\n    {END}\n    return out.sum()\n")
+    spec = importlib.util.spec_from_file_location("deep", folder / "deep.py")
+    deep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(deep)
+
+    with running("plot", fix="the plot"):
+        deep.scores(np.ones(3))
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line == "plot: scores is not implemented yet (its TODO in cs231n/deep.py holds only `pass`) ✗ — fix scores"
+
+
+def test_name_error_says_an_earlier_cell_did_not_finish(capsys):
+    with running("plot", _done):
+        undefined_solver.loss_history  # noqa: B018, F821 - the name an earlier, failed cell would define
+    (line,) = capsys.readouterr().out.splitlines()
+    assert "name 'undefined_solver' is not defined (run the cells above first" in line
+    assert line.endswith("✗ — fix plot")
+
+
+def test_a_failed_body_closes_its_half_drawn_figures(capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with running("plot", _done):
+        plt.figure()
+        raise ValueError("no history")
+    assert plt.get_fignums() == []
+    assert capsys.readouterr().out == "plot: raised ValueError: no history ✗ — fix plot\n"
+
+
+def test_strict_mode_prints_the_line_then_raises(capsys, monkeypatch):
+    import pytest
+
+    from cs231n.checks import CheckFailed
+
+    monkeypatch.setenv("CS231N_STRICT_CHECKS", "1")
+    with pytest.raises(ValueError, match="no history"), running("plot", _done):
+        raise ValueError("no history")
+    with pytest.raises(CheckFailed), checking("thing", _done):
+        check_true("thing", False, "works")
+    with checking("thing", _done):
+        check_true("thing", True, "works")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["plot: raised ValueError: no history ✗ — fix plot", "thing: works ✗ — fix thing", "thing: works ✓"]
+    monkeypatch.setenv("CS231N_STRICT_CHECKS", "0")
+    with running("plot", _done):
+        raise ValueError("no history")
+    assert capsys.readouterr().out.endswith("✗ — fix plot\n")
+
+
+def test_a_partly_finished_function_is_named_with_how_many_regions_remain(capsys):
+    folder = Path(tempfile.mkdtemp())
+    (folder / "two.py").write_text(
+        f"def loss(x):\n    out = None\n    {START}\n    out = x\n    {END}\n    {START}\n    pass\n    {END}\n    return out\n")
+    spec = importlib.util.spec_from_file_location("two", folder / "two.py")
+    two = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(two)
+    with checking("loss", two.loss):
+        check_true("loss", two.loss(1) == 2, "is two")
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "loss: loss is not finished: 1 of its 2 TODO regions in two.py hold only `pass` ✗ — fix loss")
+
+
+def test_an_error_inside_an_unlisted_package_todo_names_it(capsys):
+    folder = Path(tempfile.mkdtemp()) / "cs231n"
+    folder.mkdir()
+    (folder / "bad.py").write_text(f"def forward(x):\n    out = None\n    {START}\n    out = x[5]\n    {END}\n    return out\n")
+    spec = importlib.util.spec_from_file_location("bad", folder / "bad.py")
+    bad = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bad)
+    with checking("forward"):
+        bad.forward([1])
+    (line,) = capsys.readouterr().out.splitlines()
+    assert line.startswith("forward: raised IndexError in forward (cs231n/bad.py:4)")
+    assert line.endswith("✗ — fix forward")
+
+
+def test_a_todo_error_from_given_code_names_the_listed_method_it_mentions(capsys):
+    with running("train", _done, fix="the TODO in this cell"):
+        raise TodoError("_done returned None: implement _done in todo_funcs.py")
+    assert capsys.readouterr().out.endswith("✗ — fix _done\n")

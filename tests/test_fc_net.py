@@ -187,3 +187,59 @@ def test_three_layer_net_overfits_50_examples(normalization):
                     num_epochs=30, batch_size=25, verbose=False)
     solver.train()
     assert max(solver.train_acc_history) == 1.0
+
+
+def test_star_import_brings_the_layers_like_the_course_fc_net():
+    namespace = {}
+    exec("from cs231n.classifiers.fc_net import *", namespace)
+    from cs231n import layer_utils, layers
+
+    for name in ("affine_forward", "affine_backward", "relu_forward", "relu_backward", "batchnorm_forward",
+                 "batchnorm_backward_alt", "layernorm_forward", "layernorm_backward", "dropout_forward",
+                 "svm_loss", "softmax_loss", "conv_forward_naive", "spatial_groupnorm_forward"):
+        assert namespace[name] is getattr(layers, name), name
+    for name in ("affine_relu_forward", "affine_relu_backward", "conv_relu_pool_forward", "conv_bn_relu_backward"):
+        assert namespace[name] is getattr(layer_utils, name), name
+    assert namespace["FullyConnectedNet"] is FullyConnectedNet and namespace["TwoLayerNet"] is TwoLayerNet
+    assert namespace["np"] is np
+
+
+def test_course_dropout_keyword_means_the_keep_ratio_and_warns():
+    with pytest.warns(DeprecationWarning, match=r"dropout_keep_ratio=0\.25"):
+        old = FullyConnectedNet([20], input_dim=15, dropout=0.25, seed=123)
+    new = FullyConnectedNet([20], input_dim=15, dropout_keep_ratio=0.25, seed=123)
+    assert old.use_dropout and old.dropout_param == new.dropout_param == {"mode": "train", "p": 0.25, "seed": 123}
+    with pytest.warns(DeprecationWarning):
+        assert not FullyConnectedNet([20], input_dim=15, dropout=1).use_dropout
+
+
+def test_course_dropout_keyword_gives_the_same_losses_as_the_new_one():
+    np.random.seed(231)
+    X, y = np.random.randn(4, 15), np.random.randint(10, size=4)
+    losses = []
+    for kwargs in ({"dropout": 0.5}, {"dropout_keep_ratio": 0.5}):
+        np.random.seed(0)
+        with pytest.warns(DeprecationWarning) if "dropout" in kwargs else _no_warning():
+            model = FullyConnectedNet([20, 30], input_dim=15, dtype=np.float64, seed=123, **kwargs)
+        losses.append(model.loss(X, y)[0])
+    assert losses[0] == losses[1]
+
+
+def _no_warning():
+    import contextlib
+    import warnings
+
+    @contextlib.contextmanager
+    def forbid():
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            yield
+
+    return forbid()
+
+
+def test_dropout_and_its_new_name_together_are_refused():
+    with pytest.raises(ValueError, match="pass only dropout_keep_ratio"):
+        FullyConnectedNet([10], dropout=0.5, dropout_keep_ratio=0.5)
+    with pytest.raises(ValueError, match="dropout_keep_ratio"), pytest.warns(DeprecationWarning):
+        FullyConnectedNet([10], dropout=0)

@@ -1,7 +1,12 @@
 """Fully-connected networks built from the modular layers: a two-layer net and a deep, configurable one."""
 
+import warnings
+
 import numpy as np
 
+# The two star imports are the course's (its fc_net.py starts with them) and its notebooks rely on them:
+# `from cs231n.classifiers.fc_net import *` brings every layer function and sandwich layer.
+from ..layer_utils import *  # noqa: F403
 from ..layer_utils import (
     NORMALIZATIONS,
     affine_norm_relu_backward,
@@ -9,6 +14,7 @@ from ..layer_utils import (
     affine_relu_backward,
     affine_relu_forward,
 )
+from ..layers import *  # noqa: F403
 from ..layers import affine_backward, affine_forward, dropout_backward, dropout_forward, softmax_loss
 
 
@@ -159,6 +165,8 @@ class FullyConnectedNet:
         weight_scale=1e-2,
         dtype=np.float32,
         seed=None,
+        *,
+        dropout=None,
     ):
         """
         Initialize a new FullyConnectedNet.
@@ -180,7 +188,22 @@ class FullyConnectedNet:
           float64 for numeric gradient checking.
         - seed: If not None, then pass this random seed to the dropout layers.
           This will make the dropout layers deteriminstic so we can gradient check the model.
+        - dropout: Deprecated name of dropout_keep_ratio (the course's 2019/2020 keyword, with
+          the same meaning: the probability of keeping a unit; 1 means no dropout).
         """
+        if dropout is not None:
+            if dropout_keep_ratio != 1:
+                raise ValueError(
+                    f"got dropout={dropout} and dropout_keep_ratio={dropout_keep_ratio}; pass only "
+                    "dropout_keep_ratio (dropout is its deprecated name)"
+                )
+            warnings.warn(
+                f"FullyConnectedNet(dropout={dropout}) is the course's 2019/2020 keyword; use "
+                f"dropout_keep_ratio={dropout} (the same meaning: the probability of keeping a unit)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            dropout_keep_ratio = dropout
         if normalization not in NORMALIZATIONS:
             raise ValueError(f"unknown normalization {normalization!r}; use one of {NORMALIZATIONS}")
         if not 0 < dropout_keep_ratio <= 1:

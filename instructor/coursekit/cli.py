@@ -77,6 +77,13 @@ def build_parser():
     p.add_argument("--out", default="build/notebooks", help="executed copies and HTML (default: build/notebooks)")
     p.add_argument("--only", action="append", help="only the notebook with this name (repeatable)")
     p.add_argument("--timeout", type=int, default=1800, help="seconds per cell (default: 1800)")
+
+    p = sub.add_parser("cifar-format", help="write a small offline stand-in for CIFAR-10 (from Fashion-MNIST) "
+                       "in the CIFAR-10 pickle layout")
+    p.add_argument("--out", required=True, help="folder to write data_batch_1..5, test_batch, batches.meta into")
+    p.add_argument("--train", type=int, default=5000, help="training images, a multiple of 5 (default: 5000)")
+    p.add_argument("--test", type=int, default=1000, help="test images (default: 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the offsets, colours and noise (default: 0)")
     return parser
 
 
@@ -115,6 +122,10 @@ def main(argv=None):
             from . import gradescope
 
             return gradescope.main(**common, assignment=args.assignment, out=args.out, notebooks=args.notebooks)
+        if args.command == "cifar-format":
+            from . import cifar_format
+
+            return cifar_format.main(out=args.out, num_train=args.train, num_test=args.test, seed=args.seed)
         from . import run_notebooks
 
         return run_notebooks.main(**common, out=args.out, only=args.only, timeout=args.timeout)

@@ -73,7 +73,8 @@ def build_base(ref, assignment, dest):
 
 def _function_callback(fn):
     def call(args, kwargs, state):
-        value = fn(*args, **kwargs)
+        with hidden.reference_rng:
+            value = fn(*args, **kwargs)
         dicts = {i: a for i, a in enumerate(args) if type(a) is dict}
         dicts.update({k: v for k, v in kwargs.items() if type(v) is dict})
         return {"value": value, "dicts": dicts}
@@ -85,7 +86,8 @@ def _method_callback(cls, name):
     def call(args, kwargs, state):
         obj = cls.__new__(cls)
         obj.__dict__.update(state or {})
-        value = getattr(cls, name)(obj, *args, **kwargs)
+        with hidden.reference_rng:
+            value = getattr(cls, name)(obj, *args, **kwargs)
         dicts = {i: a for i, a in enumerate(args) if type(a) is dict}
         return {"value": value, "dicts": dicts, "state": _plain_attrs(obj)}
 
@@ -341,7 +343,7 @@ class Grader:
         argv = [self.iso.python, "-I", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "nbval.plugin",
                 "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={self.limits.notebook_cell_timeout}",
                 "--rootdir", str(work), *names]
-        env = run.env({"CS231N_DATASET": os.environ.get("CS231N_DATASET", "fashion_mnist")})
+        env = run.env({"CS231N_DATASET": os.environ.get("CS231N_DATASET", "fashion_mnist"), "CS231N_STRICT_CHECKS": "1"})
         data_dirs = [d for d in self._data_dirs() if not str(d).startswith("/usr/")]
         if data_dirs:
             env["CS231N_DATA_DIR"] = str(data_dirs[0])

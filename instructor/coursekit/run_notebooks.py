@@ -84,6 +84,8 @@ def main(*, root=None, config=None, out="build/notebooks", only=None, timeout=18
     env = dict(os.environ)
     env.setdefault("CS231N_DATASET", "fashion_mnist")
     env["MPLBACKEND"] = "Agg"
+    # A reference cell that fails must fail the run, not only print its one-line ✗ (cs231n.checks).
+    env["CS231N_STRICT_CHECKS"] = "1"
     out_dir = Path(out)
     rows = []
     for path in paths:

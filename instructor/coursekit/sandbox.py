@@ -117,14 +117,14 @@ def system_paths():
 
 
 def _probe_namespaces():
-    with tempfile.TemporaryDirectory(prefix="coursekit-probe-") as tmp:
+    with _free_slot(DEFAULT_UID_BASE) as uid, tempfile.TemporaryDirectory(prefix="coursekit-probe-") as tmp:
         os.chmod(tmp, 0o755)
         root = Path(tmp) / "root"
         root.mkdir()
         ro, links = system_paths()
         spec = {
             "mode": "namespaces", "root": str(root), "ro": ro + list(interpreter_paths()), "symlinks": links,
-            "uid": DEFAULT_UID_BASE, "gid": DEFAULT_UID_BASE, "tmp_mb": 1, "memory_mb": 1024, "cpu_seconds": 30,
+            "uid": uid, "gid": uid, "tmp_mb": 1, "memory_mb": 1024, "cpu_seconds": 30,
             "file_mb": 1, "nproc": 64, "cwd": "/tmp", "env": {"PATH": "/usr/bin:/bin"},
             "argv": [sys.executable, "-I", "-c", "import os, sys; sys.exit(0 if os.getpid() == 1 and os.getuid() != 0 else 3)"],
         }
@@ -142,16 +142,17 @@ def _namespaces_problem():
     return _probe_namespaces()
 
 
-def _uid_can_run(python, uid):
-    """'' when `uid` can run `python` with numpy, else why not."""
-    spec = {"mode": "uid", "uid": uid, "gid": uid, "memory_mb": 2048, "cpu_seconds": 60, "file_mb": 1, "nproc": 64,
-            "cwd": "/", "env": {"PATH": "/usr/bin:/bin"},
-            "argv": [python, "-I", "-c", "import numpy"]}
-    try:
-        code, err = _run_jail(spec)
-    except (OSError, subprocess.SubprocessError) as exc:
-        return str(exc)
-    kill_uid(uid)
+def _uid_can_run(python, uid_base):
+    """'' when a grading uid can run `python` with numpy, else why not."""
+    with _free_slot(uid_base) as uid:
+        spec = {"mode": "uid", "uid": uid, "gid": uid, "memory_mb": 2048, "cpu_seconds": 60, "file_mb": 1, "nproc": 64,
+                "cwd": "/", "env": {"PATH": "/usr/bin:/bin"},
+                "argv": [python, "-I", "-c", "import numpy"]}
+        try:
+            code, err = _run_jail(spec)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return str(exc)
+        kill_uid(uid)
     return "" if code == 0 else (err.strip().splitlines() or [f"exit {code}"])[-1]
 
 
@@ -190,11 +191,10 @@ def detect(requested="auto", *, require=False, python=None, uid_base=DEFAULT_UID
 
 
 @contextlib.contextmanager
-def uid_slot(iso):
-    """A uid no other grading process on this machine uses now (a lock per slot under /run)."""
-    if iso.mode == "none":
-        yield None
-        return
+def _free_slot(uid_base):
+    """The uid of a grading slot no other grader on this machine holds now, held (a lock per slot under /run)
+    until the block ends. Probes take one too: a probe run as a busy slot's uid, or killing its processes,
+    would hit the workers of a grade in progress."""
     os.makedirs(SLOT_DIR, mode=0o700, exist_ok=True)
     for slot in range(SLOTS):
         fh = open(os.path.join(SLOT_DIR, f"slot-{slot}.lock"), "w")
@@ -203,7 +203,21 @@ def uid_slot(iso):
         except OSError:
             fh.close()
             continue
-        uid = iso.uid_base + slot
+        try:
+            yield uid_base + slot
+        finally:
+            fh.close()
+        return
+    raise IsolationError(f"all {SLOTS} grading slots are busy; run fewer graders at once")
+
+
+@contextlib.contextmanager
+def uid_slot(iso):
+    """A uid no other grading process on this machine uses now (see _free_slot)."""
+    if iso.mode == "none":
+        yield None
+        return
+    with _free_slot(iso.uid_base) as uid:
         try:
             if iso.mode == "uid":
                 kill_uid(uid)
@@ -213,9 +227,6 @@ def uid_slot(iso):
             if iso.mode == "uid":
                 kill_uid(uid)
                 clean_uid_files(uid)
-            fh.close()
-        return
-    raise IsolationError(f"all {SLOTS} grading slots are busy; run fewer graders at once")
 
 
 def _processes_of(uid):
@@ -526,10 +537,19 @@ class Run:
 
     def stop(self, proc):
         """End a spawned program and everything it started."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
+        if self.iso.mode == "namespaces" and proc.poll() is None:
+            # The launcher kills the sandbox's init and reaps it (jail.main); killed itself at once, it would
+            # leave the init a zombie of the grading uid for the machine's init to collect (or never, in a
+            # container whose init does not reap).
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+        if proc.poll() is None or self.iso.mode != "namespaces":
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
         proc.wait()
         if self.iso.mode == "uid" and self.uid is not None:
             kill_uid(self.uid)

@@ -1,0 +1,167 @@
+"""Helpers the hidden check modules share (the leading underscore keeps load_checks from reading it as one).
+
+Every check follows the same pattern: make inputs in the grader, run the submission through the Tester,
+compute the expected values with the reference package (`t.ref`) here, and compare. Nothing expected ever
+goes to the worker, and a failure message names the function and the case, never values.
+"""
+
+import copy
+from contextlib import contextmanager
+
+import numpy as np
+from coursekit.hidden import CheckFailed, reference_rng
+from coursekit.session import BadReturn, StudentError
+
+__all__ = ["reference_rng"]
+
+
+def normal(rng, shape, dtype=np.float64, scale=1.0, shift=0.0):
+    """Gaussian data of `shape` drawn from the check's own generator (never the global one: checks run in threads)."""
+    return (shift + scale * rng.standard_normal(shape)).astype(dtype)
+
+
+def shape_text(shape):
+    return "(" + ", ".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def returned(value, names, function):
+    """`value` as a tuple of len(names) items; a clear failure when the function returned something else."""
+    if not isinstance(value, tuple | list) or len(value) != len(names):
+        if value is None:
+            got = "None"
+        elif isinstance(value, tuple | list):
+            got = f"{len(value)} values"
+        else:
+            got = f"a {type(value).__name__}"
+        raise CheckFailed(f"{function} returned {got}; it must return a tuple ({', '.join(names)})")
+    return tuple(value)
+
+
+@contextmanager
+def noted(note):
+    """Append `note` to the message of a failed expectation inside the block."""
+    try:
+        yield
+    except CheckFailed as exc:
+        if not note:
+            raise
+        raise CheckFailed(f"{exc}{note}") from None
+
+
+def close(out, expected, tol):
+    """True when `out` equals `expected` up to tol of its scale, as Tester.expect_close measures it."""
+    expected = np.asarray(expected, dtype=np.float64)
+    if not isinstance(out, np.ndarray) or out.dtype.kind not in "biuf" or out.size != expected.size:
+        return False
+    trimmed = out.shape[out.ndim - expected.ndim:] if out.ndim >= expected.ndim else None
+    if trimmed != expected.shape or any(n != 1 for n in out.shape[: out.ndim - expected.ndim]):
+        return False
+    out = out.astype(np.float64).reshape(expected.shape)
+    scale = max(float(np.max(np.abs(expected))) if expected.size else 0.0, 1e-12)
+    return bool(np.all(np.isfinite(out))) and float(np.max(np.abs(out - expected), initial=0.0)) <= tol * scale
+
+
+def forward_cache(t, forward, args, ref_out, ref_cache, *, tol, accept=None):
+    """The cache handle a backward check gives the student's backward pass, and a note for its failures.
+
+    The student's own `forward` (kept as theirs with `uses=`) runs on `args`; when it raises or its output is
+    wrong (judged by `accept(out)`, by default: equal to `ref_out` up to `tol`), its cache cannot be trusted
+    and the reference forward's cache `ref_cache` goes to the worker instead, so the backward pass is judged
+    on its own. The note says which happened."""
+    short = forward.rsplit(".", 1)[-1]
+    try:
+        out, cache = returned(t.call(forward, *copy.deepcopy(args), returns=("data", "handle")), ("out", "cache"), short)
+    except (StudentError, BadReturn, CheckFailed) as exc:
+        why = f"your {short} failed: {exc}"
+    else:
+        good = accept(out) if accept is not None else close(out, ref_out, tol)
+        if good:
+            return cache, ""
+        why = f"your {short} returns no output (not implemented yet?)" if out is None else f"your {short}'s output is wrong"
+    note = f" [checked with the reference {short}'s cache, because {why}]"
+    return t.put(ref_cache), note[:600]
+
+
+def compare_grads(t, got, expected, names, function, case, tol, note=""):
+    """Compare each returned gradient with the reference's analytic one."""
+    got = returned(got, names, function) if len(names) > 1 else (got,)
+    expected = expected if len(names) > 1 else (expected,)
+    with noted(note):
+        for name, g, e in zip(names, got, expected):
+            t.expect_close(g, e, f"{function}: {name} ({case})", tol=tol)
+
+
+def expect_grads(t, got, expected, function, case, tol, note=""):
+    """A dict of gradients with exactly the expected keys, each equal to the reference's up to tol.
+
+    Each is measured on its own scale floored at a fraction of the model's largest gradient (1e-3; 0.1 for a
+    float32 model, whose rounding is 1e9 times coarser): a gradient that vanishes analytically (a bias in front
+    of batch norm) is rounding noise in both, and must not be judged on its own scale of 1e-17."""
+    t.expect_keys(got, expected.keys(), f"{function}: grads ({case})")
+    top = max((float(np.max(np.abs(e))) for e in expected.values() if np.size(e)), default=0.0)
+    floor = 0.1 if any(np.asarray(e).dtype == np.float32 for e in expected.values()) else 1e-3
+    with noted(note):
+        for name in sorted(expected):
+            e = np.asarray(expected[name], dtype=np.float64)
+            g = t.array(got[name], f"{function}: grads[{name!r}] ({case})", e.shape)
+            if not np.all(np.isfinite(g)):
+                t.fail(f"{function}: grads[{name!r}] ({case}) holds NaN or inf")
+            scale = max(float(np.max(np.abs(e))) if e.size else 0.0, floor * top, 1e-12)
+            err = float(np.max(np.abs(g - e), initial=0.0)) / scale
+            if not err <= tol:
+                t.fail(f"{function}: grads[{name!r}] ({case}) is wrong: largest difference {err:.1e} of the values' "
+                       f"scale (allowed {tol:.0e})")
+
+
+def new_reference(cls, *args, **kwargs):
+    """A reference model built in the grader; its __init__ draws from the global generator, so under the lock."""
+    with reference_rng:
+        return cls(*args, **kwargs)
+
+
+def bare_state(model):
+    """The attributes of a reference model, to rebuild it in the worker with Tester.bare (no __init__ runs)."""
+    return {k: copy.deepcopy(v) for k, v in vars(model).items()}
+
+
+def set_params(model, rng, weight_scale, *, bias_scale=0.1):
+    """Give a reference model random weights of its own shapes and dtypes (nonzero biases, gammas off 1) from the
+    check's generator `rng`: the values a check uses never depend on the global generator __init__ drew from."""
+    for name, value in model.params.items():
+        if name.startswith("gamma"):
+            new = 1 + 0.2 * rng.standard_normal(value.shape)
+        elif name.startswith(("b", "beta")):
+            new = bias_scale * rng.standard_normal(value.shape)
+        else:
+            new = weight_scale * rng.standard_normal(value.shape)
+        model.params[name] = new.astype(value.dtype)
+    return model
+
+
+def expect_params(t, params, expected_shapes, function, dtype=None):
+    """`params` is a dict with exactly the expected names and shapes (and dtype when given)."""
+    t.expect_keys(params, expected_shapes, f"{function}: self.params")
+    for name, shape in expected_shapes.items():
+        value = params[name]
+        if not isinstance(value, np.ndarray):
+            t.fail(f"{function}: self.params[{name!r}] is a {type(value).__name__}, expected a numpy array")
+        if value.shape != tuple(shape):
+            t.fail(f"{function}: self.params[{name!r}] has shape {value.shape}, expected {shape_text(shape)}")
+        if dtype is not None and value.dtype != np.dtype(dtype):
+            t.fail(f"{function}: self.params[{name!r}] has dtype {value.dtype}, expected {np.dtype(dtype)}")
+
+
+def expect_gaussian(t, value, std, what, *, sigmas=6.0):
+    """`value` looks drawn from N(0, std^2): its sample mean and standard deviation lie within `sigmas`
+    standard errors of 0 and std (a statistical tolerance, loose for small arrays, tight for big ones)."""
+    n = value.size
+    mean, sd = float(np.mean(value)), float(np.std(value))
+    if not abs(sd - std) <= sigmas * std / np.sqrt(2 * n):
+        t.fail(f"{what} has standard deviation {sd:.3g}, expected weight_scale = {std:g} (a Gaussian of that scale)")
+    if not abs(mean) <= sigmas * std / np.sqrt(n):
+        t.fail(f"{what} has mean {mean:.3g}, expected a Gaussian centred at 0")
+
+
+def expect_constant(t, value, constant, what):
+    if not isinstance(value, np.ndarray) or not np.all(value == constant):
+        t.fail(f"{what} must be all {constant:g}s")

@@ -1,0 +1,455 @@
+"""Hidden checks of the classifiers: neural_net.TwoLayerNet (assignment 1), fc_net and cnn (assignment 2).
+
+Attribution: an `__init__` is checked on its own (names, shapes, dtypes, zero biases, gamma ones and beta
+zeros, the weights' scale within a statistical tolerance on layers large enough for it, the normalization and
+dropout state the docstring describes). `loss`, `train` and `predict` run on models whose state a reference
+model built in the grader supplies (Tester.bare: no student __init__ runs), so an __init__ bug never costs
+their points; the layers they call are the reference's (the grader's callbacks).
+"""
+
+import copy
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+from coursekit.hidden import check
+
+
+def _load_support():
+    spec = importlib.util.spec_from_file_location("_coursekit_hidden_support", Path(__file__).with_name("_support.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+S = _load_support()
+F32, F64 = np.float32, np.float64
+
+# Allowed normalised difference of scores, losses and gradients (float64 model, float32 model), from
+# instructor/tools/measure_tolerances.py: honest variants (assignment 1: per-example loops, the penalty with
+# np.linalg.norm; assignment 2: explicit layer calls in place of the layer_utils sandwiches, batchnorm_backward
+# in place of its _alt, the penalty per layer, added to the gradients in a separate loop) against typical
+# bugs (a 0.5 missing or extra, no penalty in a gradient, the last layer not regularised, dropout skipped in
+# the backward pass, a bias gradient missing). Gradients are measured as _support.expect_grads does. Figures of
+# the run of 2026-11-26: largest honest difference float64 / float32; smallest float64 bug (the bug).
+TOL = {
+    "neural_net": (1e-9, 1e-4),  # 4e-16 / -; 0.5 (0.5 * reg)
+    "fc_net": (1e-9, 1e-3),  # 2e-13 / 2e-6; 0.8 (dropout skipped in the backward pass)
+    "cnn": (1e-9, 1e-4),  # 0 / 2e-8; 0.4 (no penalty in the gradients)
+}
+
+
+def tol(family, dtype):
+    return TOL[family][0 if dtype == F64 else 1]
+
+
+def _loss_case(t, cls, model, X, y, case, family, function, **kwargs):
+    """Run `loss` of the student's class `cls` on the reference model's state; compare with the reference.
+
+    Returns the worker's model handle and the reference model after the same call."""
+    handle = t.bare(cls, S.bare_state(model))
+    expected_model = copy.deepcopy(model)
+    tolerance = tol(family, getattr(model, "dtype", F64))
+    if y is None:
+        got = t.method(handle, "loss", X, **kwargs)
+        with S.reference_rng:
+            expected = expected_model.loss(X, **kwargs)
+        t.expect_close(got, expected, f"{function}: scores (y=None, {case})", tol=tolerance)
+        return handle, expected_model
+    loss, grads = S.returned(t.method(handle, "loss", X, y, **kwargs), ("loss", "grads"), function)
+    with S.reference_rng:
+        e_loss, e_grads = expected_model.loss(X, y, **kwargs)
+    t.expect_value(loss, e_loss, f"{function}: loss ({case})", tol=tolerance)
+    S.expect_grads(t, grads, e_grads, function, case, tolerance)
+    return handle, expected_model
+
+
+# -- assignment 1: neural_net.TwoLayerNet -----------------------------------------------------------------
+
+A1 = "classifiers.neural_net.TwoLayerNet"
+A1_LOSS = "TwoLayerNet.loss"
+
+
+def _a1_net(t, D, H, C, rng, std=0.5):
+    net = S.new_reference(t.ref.classifiers.neural_net.TwoLayerNet, D, H, C, std=std)
+    return S.set_params(net, rng, std)
+
+
+def _a1_course_net_and_data(t):
+    """The course's toy net and data: np.random.seed(0) before the net, seed(1) before X."""
+    with S.reference_rng:
+        np.random.seed(0)
+        net = t.ref.classifiers.neural_net.TwoLayerNet(4, 10, 3, std=1e-1)
+        np.random.seed(1)
+        X = 10 * np.random.randn(5, 4)
+    return net, X, np.array([0, 1, 2, 2, 1])
+
+
+@check("cs231n/classifiers/neural_net.py::TwoLayerNet.loss")
+def a1_loss_course_values(t):
+    net, X, y = _a1_course_net_and_data(t)
+    _loss_case(t, A1, net, X, None, "the course's toy net", "neural_net", A1_LOSS)
+    _loss_case(t, A1, net, X, y, "the course's toy net, reg = 0.05", "neural_net", A1_LOSS, reg=0.05)
+    _loss_case(t, A1, net, X, y, "the course's toy net, reg = 0", "neural_net", A1_LOSS, reg=0.0)
+
+
+@check("cs231n/classifiers/neural_net.py::TwoLayerNet.loss")
+def a1_loss_shapes(t):
+    rng = np.random.default_rng(501)
+    for N, D, H, C, reg in ((1, 6, 5, 3, 0.1), (8, 3, 12, 2, 0.0), (30, 20, 16, 10, 1e-3)):
+        net = _a1_net(t, D, H, C, rng)
+        X, y = S.normal(rng, (N, D), scale=2), rng.integers(0, C, size=N)
+        _loss_case(t, A1, net, X, y, f"X of shape ({N}, {D}), H = {H}, C = {C}, reg = {reg}", "neural_net", A1_LOSS,
+                   reg=reg)
+
+
+@check("cs231n/classifiers/neural_net.py::TwoLayerNet.loss")
+def a1_loss_scores_and_image_input(t):
+    rng = np.random.default_rng(502)
+    net = _a1_net(t, 12, 7, 4, rng)
+    X = S.normal(rng, (6, 12))
+    _loss_case(t, A1, net, X, None, "X of shape (6, 12)", "neural_net", A1_LOSS)
+    images = S.normal(rng, (5, 3, 2, 2))
+    _loss_case(t, A1, net, images, None, "X of shape (5, 3, 2, 2), flattened", "neural_net", A1_LOSS)
+    _loss_case(t, A1, net, images, rng.integers(0, 4, size=5), "X of shape (5, 3, 2, 2), reg = 0.2", "neural_net",
+               A1_LOSS, reg=0.2)
+
+
+def _sorted_clusters(rng, per_class=20, C=3, D=4):
+    """Well separated clusters, sorted by class: a training loop that never samples sees one class only."""
+    centres = 3 * rng.standard_normal((C, D))
+    y = np.repeat(np.arange(C), per_class)
+    return centres[y] + 0.3 * rng.standard_normal((C * per_class, D)), y
+
+
+@check("cs231n/classifiers/neural_net.py::TwoLayerNet.train")
+def a1_train_follows_sgd(t):
+    # Every training example is the same one: whatever minibatches are drawn, the gradient steps and so
+    # the weights after training are determined, and must be the reference's.
+    rng = np.random.default_rng(511)
+    net = _a1_net(t, 5, 8, 3, rng, std=0.3)
+    X = np.tile(S.normal(rng, (1, 5), scale=2), (24, 1))
+    y = np.full(24, 2)
+    kwargs = {"learning_rate": 0.3, "learning_rate_decay": 0.8, "reg": 1e-2, "num_iters": 15, "batch_size": 6}
+    handle = t.bare(A1, S.bare_state(net))
+    t.seed(512)
+    stats = t.method(handle, "train", X, y, X[:4], y[:4], **kwargs)
+    expected = copy.deepcopy(net)
+    with S.reference_rng:
+        e_stats = expected.train(X, y, X[:4], y[:4], **kwargs)
+    if not isinstance(stats, dict) or not isinstance(stats.get("loss_history"), list):
+        t.fail("TwoLayerNet.train: must return the dict with loss_history (given code after the loop)")
+    history = stats["loss_history"]
+    t.expect(len(history) == kwargs["num_iters"],
+             f"TwoLayerNet.train: loss_history holds {len(history)} losses, expected one per iteration")
+    t.expect_close(np.array(history, dtype=np.float64), np.array(e_stats["loss_history"]),
+                   "TwoLayerNet.train: loss_history (all examples equal, so every minibatch is the same)",
+                   tol=tol("neural_net", F64))
+    params = t.getattr(handle, "params")
+    S.expect_grads(t, params, expected.params, "TwoLayerNet.train", "self.params after training on equal examples: "
+                   "each step must be params -= learning_rate * grads", tol("neural_net", F64))
+
+
+@check("cs231n/classifiers/neural_net.py::TwoLayerNet.train")
+def a1_train_learns_clusters(t):
+    rng = np.random.default_rng(521)
+    X, y = _sorted_clusters(rng)
+    net = _a1_net(t, 4, 10, 3, rng, std=0.1)
+    handle = t.bare(A1, S.bare_state(net))
+    t.seed(522)
+    stats = t.method(handle, "train", X, y, X, y, learning_rate=0.1, learning_rate_decay=0.95, reg=1e-5,
+                     num_iters=200, batch_size=10)
+    if not isinstance(stats, dict) or not isinstance(stats.get("loss_history"), list) or not stats["loss_history"]:
+        t.fail("TwoLayerNet.train: must return the dict with loss_history (given code after the loop)")
+    trained = copy.deepcopy(net)
+    params = t.getattr(handle, "params")
+    if not isinstance(params, dict) or set(params) != set(net.params):
+        t.fail("TwoLayerNet.train: self.params must keep the keys W1, b1, W2, b2")
+    for name, value in params.items():
+        trained.params[name] = t.array(value, f"TwoLayerNet.train: self.params[{name!r}]", net.params[name].shape)
+    accuracy = float(np.mean(trained.predict(X) == y))
+    # The reference reaches 1.0 on these clusters from any minibatch draws; sampling without shuffling
+    # (the first batch_size examples, one class) or pairing X and y rows differently stays near 1/3.
+    if accuracy < 0.9:
+        t.fail(f"TwoLayerNet.train: after 200 iterations the net classifies {accuracy:.2f} of well separated training "
+               "clusters correctly (expected above 0.9); sample each minibatch at random from all of X, with the "
+               "same indices for X and y, and step against the gradient")
+
+
+@check("cs231n/classifiers/neural_net.py::TwoLayerNet.predict")
+def a1_predict(t):
+    rng = np.random.default_rng(531)
+    for X_shape, H, C in (((20, 6), 9, 4), ((1, 6), 5, 3), ((12, 2, 3), 7, 5)):
+        D = int(np.prod(X_shape[1:]))
+        net = _a1_net(t, D, H, C, rng, std=1.0)
+        X = S.normal(rng, X_shape, scale=2)
+        handle = t.bare(A1, S.bare_state(net))
+        got = t.array(t.method(handle, "predict", X), f"TwoLayerNet.predict: y_pred for X of shape {X_shape}",
+                      (X_shape[0],))
+        wrong = int(np.sum(got != net.predict(X)))
+        if wrong:
+            t.fail(f"TwoLayerNet.predict: {wrong} of {X_shape[0]} labels are not the class of the highest score "
+                   f"(X of shape {X_shape})")
+
+
+# -- assignment 2: fc_net.TwoLayerNet -----------------------------------------------------------------------
+
+FC2 = "classifiers.fc_net.TwoLayerNet"
+FC2_LOSS = "TwoLayerNet.loss"
+
+
+@check("cs231n/classifiers/fc_net.py::TwoLayerNet.__init__")
+def fc_two_layer_init(t):
+    for seed, (D, H, C, scale) in ((541, (5, 50, 7, 1e-3)), (542, (300, 200, 60, 0.1))):
+        t.seed(seed)
+        handle = t.new(FC2, input_dim=D, hidden_dim=H, num_classes=C, weight_scale=scale, reg=0.3)
+        params = t.getattr(handle, "params")
+        S.expect_params(t, params, {"W1": (D, H), "b1": (H,), "W2": (H, C), "b2": (C,)}, "TwoLayerNet.__init__")
+        for name in ("b1", "b2"):
+            S.expect_constant(t, params[name], 0, f"TwoLayerNet.__init__: self.params[{name!r}]")
+        if D * H > 1000:
+            for name in ("W1", "W2"):
+                S.expect_gaussian(t, params[name], scale, f"TwoLayerNet.__init__: self.params[{name!r}]")
+
+
+def _fc2_course_model(t):
+    N, D, H, C = 3, 5, 50, 7
+    model = S.new_reference(t.ref.classifiers.fc_net.TwoLayerNet, input_dim=D, hidden_dim=H, num_classes=C,
+                            weight_scale=1e-3)
+    model.params["W1"] = np.linspace(-0.7, 0.3, num=D * H).reshape(D, H)
+    model.params["b1"] = np.linspace(-0.1, 0.9, num=H)
+    model.params["W2"] = np.linspace(-0.3, 0.4, num=H * C).reshape(H, C)
+    model.params["b2"] = np.linspace(-0.9, 0.1, num=C)
+    X = np.linspace(-5.5, 4.5, num=N * D).reshape(D, N).T
+    return model, X
+
+
+@check("cs231n/classifiers/fc_net.py::TwoLayerNet.loss")
+def fc_two_layer_loss_course_values(t):
+    model, X = _fc2_course_model(t)
+    y = np.asarray([0, 5, 1])
+    _loss_case(t, FC2, model, X, None, "the course's linspace model", "fc_net", FC2_LOSS)
+    for reg in (0.0, 1.0, 0.7):
+        model.reg = reg
+        _loss_case(t, FC2, model, X, y, f"the course's linspace model, reg = {reg}", "fc_net", FC2_LOSS)
+
+
+@check("cs231n/classifiers/fc_net.py::TwoLayerNet.loss")
+def fc_two_layer_loss_shapes(t):
+    rng = np.random.default_rng(551)
+    for X_shape, H, C, reg in (((1, 6), 4, 3, 0.3), ((9, 2, 3, 2), 10, 5, 0.0), ((16, 20), 8, 2, 0.05)):
+        D = int(np.prod(X_shape[1:]))
+        model = S.set_params(S.new_reference(t.ref.classifiers.fc_net.TwoLayerNet, input_dim=D, hidden_dim=H,
+                                             num_classes=C, weight_scale=0.5, reg=reg), rng, 0.5)
+        X, y = S.normal(rng, X_shape), rng.integers(0, C, size=X_shape[0])
+        _loss_case(t, FC2, model, X, None, f"X of shape {X_shape}", "fc_net", FC2_LOSS)
+        _loss_case(t, FC2, model, X, y, f"X of shape {X_shape}, reg = {reg}", "fc_net", FC2_LOSS)
+
+
+# -- assignment 2: FullyConnectedNet -------------------------------------------------------------------------
+
+FCN = "classifiers.fc_net.FullyConnectedNet"
+FCN_INIT = "FullyConnectedNet.__init__"
+FCN_LOSS = "FullyConnectedNet.loss"
+
+
+def _fcn_expected_shapes(dims, normalization):
+    shapes = {}
+    for i in range(1, len(dims)):
+        shapes[f"W{i}"], shapes[f"b{i}"] = (dims[i - 1], dims[i]), (dims[i],)
+        if normalization is not None and i < len(dims) - 1:
+            shapes[f"gamma{i}"], shapes[f"beta{i}"] = (dims[i],), (dims[i],)
+    return shapes
+
+
+def _fcn_init_case(t, worker_seed, hidden, D, C, **kwargs):
+    t.seed(worker_seed)
+    handle = t.new(FCN, hidden, input_dim=D, num_classes=C, **kwargs)
+    params = t.getattr(handle, "params")
+    normalization = kwargs.get("normalization")
+    dtype = kwargs.get("dtype", F32)
+    case = f"hidden_dims={hidden}, normalization={normalization!r}, dtype={np.dtype(dtype).name}"
+    function = f"{FCN_INIT} ({case})"
+    S.expect_params(t, params, _fcn_expected_shapes([D, *hidden, C], normalization), function, dtype=dtype)
+    for name, value in params.items():
+        if name.startswith("b") or name.startswith("beta"):
+            S.expect_constant(t, value, 0, f"{function}: self.params[{name!r}]")
+        elif name.startswith("gamma"):
+            S.expect_constant(t, value, 1, f"{function}: self.params[{name!r}]")
+    return handle, params, case
+
+
+@check("cs231n/classifiers/fc_net.py::FullyConnectedNet.__init__")
+def fully_connected_init_names_shapes_dtypes(t):
+    handle, _, case = _fcn_init_case(t, 561, [7, 6], 12, 4, normalization="batchnorm", dropout_keep_ratio=0.5, seed=3)
+    bn_params = t.getattr(handle, "bn_params")
+    t.expect(isinstance(bn_params, list) and len(bn_params) == 2 and all(
+        isinstance(p, dict) and p.get("mode") == "train" for p in bn_params),
+        f"{FCN_INIT} ({case}): self.bn_params must hold one {{'mode': 'train'}} dict per hidden layer")
+    dropout_param = t.getattr(handle, "dropout_param")
+    t.expect(isinstance(dropout_param, dict) and dropout_param.get("mode") == "train" and dropout_param.get("p") == 0.5
+             and dropout_param.get("seed") == 3,
+             f"{FCN_INIT} ({case}): self.dropout_param must be {{'mode': 'train', 'p': keep ratio, 'seed': seed}}")
+    _fcn_init_case(t, 562, [5], 3, 2, normalization="layernorm", dtype=F64)
+    _fcn_init_case(t, 563, [9, 8, 7, 6], 10, 3)
+
+
+@check("cs231n/classifiers/fc_net.py::FullyConnectedNet.__init__")
+def fully_connected_init_weight_scale(t):
+    # Every weight matrix, the last included, holds at least 3000 values: the sample standard deviation
+    # is then within 8 % of weight_scale at 6 standard errors.
+    for seed, hidden, D, C, scale, normalization in ((571, [100, 80, 60], 200, 50, 0.05, None),
+                                                     (572, [64], 50, 64, 2e-3, "batchnorm")):
+        _, params, case = _fcn_init_case(t, seed, hidden, D, C, weight_scale=scale, normalization=normalization,
+                                         dtype=F64)
+        for i in range(1, len(hidden) + 2):
+            S.expect_gaussian(t, params[f"W{i}"], scale, f"{FCN_INIT} ({case}): self.params['W{i}']")
+
+
+def _fcn_model(t, rng, hidden, D, C, **kwargs):
+    model = S.new_reference(t.ref.classifiers.fc_net.FullyConnectedNet, hidden, input_dim=D, num_classes=C, **kwargs)
+    return S.set_params(model, rng, kwargs["weight_scale"])
+
+
+@check("cs231n/classifiers/fc_net.py::FullyConnectedNet.loss")
+def fully_connected_loss_course_values(t):
+    ref = t.ref.classifiers.fc_net
+    for normalization in (None, "batchnorm"):
+        with S.reference_rng:
+            np.random.seed(231)
+            X, y = np.random.randn(2, 15), np.random.randint(10, size=(2,))
+            models = [ref.FullyConnectedNet([20, 30], input_dim=15, num_classes=10, reg=reg, weight_scale=5e-2,
+                                            dtype=np.float64, normalization=normalization) for reg in (0, 3.14)]
+        for model in models:
+            _loss_case(t, FCN, model, X, y, f"the course's check, normalization={normalization!r}, reg = {model.reg}",
+                       "fc_net", FCN_LOSS)
+
+
+@check("cs231n/classifiers/fc_net.py::FullyConnectedNet.loss")
+def fully_connected_loss_gradients(t):
+    rng = np.random.default_rng(581)
+    N, D, C = 8, 6, 4
+    for normalization, keep, reg in ((None, 1, 0.0), (None, 0.6, 0.7), ("batchnorm", 1, 0.7), ("batchnorm", 0.6, 0.0),
+                                     ("layernorm", 1, 0.0), ("layernorm", 0.6, 0.7)):
+        model = _fcn_model(t, rng, [7, 5], D, C, reg=reg, weight_scale=0.5, dtype=F64, normalization=normalization,
+                           dropout_keep_ratio=keep, seed=123)
+        X, y = S.normal(rng, (N, D)), rng.integers(0, C, size=N)
+        _loss_case(t, FCN, model, X, y, f"normalization={normalization!r}, dropout keep {keep}, reg = {reg}",
+                   "fc_net", FCN_LOSS)
+
+
+@check("cs231n/classifiers/fc_net.py::FullyConnectedNet.loss")
+def fully_connected_loss_test_mode_scores(t):
+    rng = np.random.default_rng(582)
+    for normalization in (None, "batchnorm", "layernorm"):
+        model = _fcn_model(t, rng, [6, 5], 7, 3, weight_scale=0.5, dtype=F64, normalization=normalization,
+                           dropout_keep_ratio=0.5, seed=1)
+        if normalization == "batchnorm":
+            for i, bn_param in enumerate(model.bn_params, start=1):
+                D = model.params[f"gamma{i}"].shape[0]
+                bn_param.update(running_mean=S.normal(rng, (D,)), running_var=0.5 + rng.random(D))
+        _loss_case(t, FCN, model, S.normal(rng, (5, 7)), None,
+                   f"test mode: normalization={normalization!r}, dropout off", "fc_net", FCN_LOSS)
+
+
+@check("cs231n/classifiers/fc_net.py::FullyConnectedNet.loss")
+def fully_connected_loss_updates_batchnorm_state(t):
+    rng = np.random.default_rng(583)
+    model = _fcn_model(t, rng, [6, 5, 4], 7, 3, weight_scale=0.5, dtype=F64, normalization="batchnorm")
+    X, y = S.normal(rng, (10, 7), shift=1), rng.integers(0, 3, size=10)
+    handle, expected = _loss_case(t, FCN, model, X, y, "batchnorm, three hidden layers", "fc_net", FCN_LOSS)
+    got = t.getattr(handle, "bn_params")
+    if not isinstance(got, list) or len(got) != len(expected.bn_params):
+        t.fail(f"{FCN_LOSS}: self.bn_params must stay a list of {len(expected.bn_params)} dicts")
+    for i, (mine, theirs) in enumerate(zip(got, expected.bn_params)):
+        for key in ("running_mean", "running_var"):
+            if not isinstance(mine, dict) or key not in mine:
+                t.fail(f"{FCN_LOSS}: after a training step self.bn_params[{i}] has no {key!r}: pass self.bn_params[{i}] "
+                       f"to the forward pass of batch norm layer {i + 1}")
+            t.expect_close(mine[key], theirs[key], f"{FCN_LOSS}: self.bn_params[{i}][{key!r}] after a training step "
+                           f"(pass self.bn_params[{i}] to batch norm layer {i + 1})", tol=tol("fc_net", F64))
+
+
+@check("cs231n/classifiers/fc_net.py::FullyConnectedNet.loss")
+def fully_connected_loss_float32(t):
+    rng = np.random.default_rng(584)
+    for normalization in (None, "batchnorm"):
+        model = _fcn_model(t, rng, [10, 8], 12, 5, weight_scale=0.3, reg=0.1, normalization=normalization)
+        X, y = S.normal(rng, (6, 12)), rng.integers(0, 5, size=6)
+        _loss_case(t, FCN, model, X, y, f"the default dtype float32, normalization={normalization!r}", "fc_net", FCN_LOSS)
+
+
+@check("cs231n/classifiers/fc_net.py::FullyConnectedNet.loss")
+def fully_connected_loss_shapes(t):
+    rng = np.random.default_rng(585)
+    model = _fcn_model(t, rng, [8, 7, 6, 5], 12, 4, weight_scale=0.4, reg=0.2, dtype=F64)
+    _loss_case(t, FCN, model, S.normal(rng, (1, 12)), np.array([3]), "batch size 1, four hidden layers", "fc_net",
+               FCN_LOSS)
+    model = _fcn_model(t, rng, [9], 12, 6, weight_scale=0.4, dtype=F64, normalization="layernorm")
+    _loss_case(t, FCN, model, S.normal(rng, (5, 3, 2, 2)), rng.integers(0, 6, size=5),
+               "X of shape (5, 3, 2, 2), one hidden layer", "fc_net", FCN_LOSS)
+
+
+# -- assignment 2: ThreeLayerConvNet --------------------------------------------------------------------------
+
+CNN = "classifiers.cnn.ThreeLayerConvNet"
+CNN_INIT = "ThreeLayerConvNet.__init__"
+CNN_LOSS = "ThreeLayerConvNet.loss"
+
+
+@check("cs231n/classifiers/cnn.py::ThreeLayerConvNet.__init__")
+def three_layer_init(t):
+    cases = ((591, {}, (3, 32, 32), 32, 7, 100, 10),
+             (592, {"input_dim": (1, 28, 28), "num_filters": 6, "filter_size": 5, "hidden_dim": 11, "dtype": F64,
+                    "weight_scale": 0.05}, (1, 28, 28), 6, 5, 11, 10),
+             (593, {"input_dim": (2, 6, 10), "num_filters": 3, "filter_size": 3, "hidden_dim": 7, "num_classes": 4},
+              (2, 6, 10), 3, 3, 7, 4))
+    for seed, kwargs, (C, H, W), F, size, hidden, classes in cases:
+        t.seed(seed)
+        handle = t.new(CNN, **kwargs)
+        params = t.getattr(handle, "params")
+        dtype = kwargs.get("dtype", F32)
+        case = ", ".join(f"{k}={v.__name__ if isinstance(v, type) else v}" for k, v in kwargs.items()) or "the defaults"
+        function = f"{CNN_INIT} ({case})"
+        shapes = {"W1": (F, C, size, size), "b1": (F,), "W2": (F * (H // 2) * (W // 2), hidden), "b2": (hidden,),
+                  "W3": (hidden, classes), "b3": (classes,)}
+        S.expect_params(t, params, shapes, function, dtype=dtype)
+        for name in ("b1", "b2", "b3"):
+            S.expect_constant(t, params[name], 0, f"{function}: self.params[{name!r}]")
+        scale = kwargs.get("weight_scale", 1e-3)
+        for name in ("W1", "W2", "W3"):
+            if params[name].size >= 1000:
+                S.expect_gaussian(t, params[name].astype(F64), scale, f"{function}: self.params[{name!r}]")
+
+
+def _cnn_model(t, rng, **kwargs):
+    return S.set_params(S.new_reference(t.ref.classifiers.cnn.ThreeLayerConvNet, **kwargs), rng, kwargs["weight_scale"])
+
+
+@check("cs231n/classifiers/cnn.py::ThreeLayerConvNet.loss")
+def three_layer_loss_gradients(t):
+    rng = np.random.default_rng(601)
+    for reg, N in ((0.0, 2), (0.5, 3), (0.1, 1)):
+        model = _cnn_model(t, rng, input_dim=(3, 6, 6), num_filters=3, filter_size=3, hidden_dim=7, weight_scale=0.3,
+                           dtype=F64, reg=reg)
+        X, y = S.normal(rng, (N, 3, 6, 6)), rng.integers(0, 10, size=N)
+        _loss_case(t, CNN, model, X, y, f"X of shape ({N}, 3, 6, 6), reg = {reg}", "cnn", CNN_LOSS)
+
+
+@check("cs231n/classifiers/cnn.py::ThreeLayerConvNet.loss")
+def three_layer_loss_scores_and_shapes(t):
+    rng = np.random.default_rng(602)
+    model = _cnn_model(t, rng, input_dim=(2, 8, 10), num_filters=4, filter_size=5, hidden_dim=6, num_classes=3,
+                       weight_scale=0.2, dtype=F64, reg=0.05)
+    X = S.normal(rng, (4, 2, 8, 10))
+    _loss_case(t, CNN, model, X, None, "X of shape (4, 2, 8, 10)", "cnn", CNN_LOSS)
+    _loss_case(t, CNN, model, X, rng.integers(0, 3, size=4), "X of shape (4, 2, 8, 10), 5x5 filters", "cnn", CNN_LOSS)
+
+
+@check("cs231n/classifiers/cnn.py::ThreeLayerConvNet.loss")
+def three_layer_loss_float32(t):
+    rng = np.random.default_rng(603)
+    model = _cnn_model(t, rng, input_dim=(1, 28, 28), num_filters=8, hidden_dim=20, weight_scale=1e-2, reg=0.01)
+    X = S.normal(rng, (4, 1, 28, 28))
+    _loss_case(t, CNN, model, X, rng.integers(0, 10, size=4), "the default dtype float32, X of shape (4, 1, 28, 28)",
+               "cnn", CNN_LOSS)

@@ -1,0 +1,128 @@
+"""Hidden checks of cs231n/optim.py: the course's one-step values, several steps the way Solver runs them
+(the config a rule returns goes into its next call), the documented defaults, and float32 weights."""
+
+import copy
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+from coursekit.hidden import check
+
+
+def _load_support():
+    spec = importlib.util.spec_from_file_location("_coursekit_hidden_support", Path(__file__).with_name("_support.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+S = _load_support()
+
+# Allowed normalised difference (float64, float32), from instructor/tools/measure_tolerances.py over these
+# checks' configurations (honest variants: terms in either order, dw**2 or dw * dw, float32 kept or promoted,
+# and for Adam the paper's efficient form, the bias corrections folded into the step size, where epsilon
+# meets sqrt(v) rather than sqrt(v_hat); bugs: Nesterov for plain momentum, a decay on the wrong term, no
+# square root, no bias correction, t updated after use). Figures of the run of 2026-11-26: largest honest
+# difference float64 / float32; smallest float64 bug (the bug).
+TOL = {
+    "sgd_momentum": (1e-10, 1e-5),  # 0 / 5e-9; 0.1 (Nesterov)
+    "rmsprop": (1e-10, 1e-5),  # 0 / 9e-8; 0.2 (decay on the gradient term)
+    "adam": (1e-5, 1e-5),  # 1e-7 (the folded form; rounding alone: 1e-16) / 5e-8; 7e-3 (t updated after use)
+}
+
+STATE = {"sgd_momentum": ("velocity",), "rmsprop": ("cache",), "adam": ("m", "v", "t")}
+
+
+def tol(name, dtype):
+    return TOL[name][0 if dtype == np.float64 else 1]
+
+
+def _w_dw():
+    N, D = 4, 5
+    return np.linspace(-0.4, 0.6, num=N * D).reshape(N, D), np.linspace(-0.6, 0.4, num=N * D).reshape(N, D)
+
+
+def _step(t, name, w, dw, config, case):
+    """One call of the student's rule; (next_w, config) after checking both against the reference's."""
+    got = S.returned(t.call(f"optim.{name}", w, dw, config), ("next_w", "config"), name)
+    e_w, e_config = getattr(t.ref.optim, name)(w, dw, copy.deepcopy(config))
+    tolerance = tol(name, w.dtype)
+    t.expect_close(got[0], e_w, f"{name}: next_w ({case})", tol=tolerance)
+    config = got[1]
+    if not isinstance(config, dict):
+        t.fail(f"{name}: the returned config is a {type(config).__name__}, expected the config dict ({case})")
+    for key in STATE[name]:
+        if key not in config:
+            t.fail(f"{name}: the returned config has no {key!r} ({case}); the next step needs it")
+        if key == "t":
+            t.expect_value(config[key], e_config[key], f"{name}: config['t'] ({case})", tol=0)
+        else:
+            t.expect_close(config[key], e_config[key], f"{name}: config[{key!r}] ({case})", tol=tolerance)
+    return got[0], config
+
+
+def _course_step(t, name, config):
+    w, dw = _w_dw()
+    _step(t, name, w, dw, config, "the course's check inputs")
+
+
+def _several_steps(t, name, config, dtype=np.float64, steps=5, seed=0):
+    rng = np.random.default_rng(seed)
+    w = S.normal(rng, (3, 4), dtype)
+    for step in range(1, steps + 1):
+        dw = S.normal(rng, (3, 4), dtype)
+        w, config = _step(t, name, w, dw, config, f"step {step} of {steps}, each given the config the last returned"
+                          + (", float32" if dtype == np.float32 else ""))
+
+
+def _defaults(t, name):
+    w, dw = _w_dw()
+    _step(t, name, w, dw, None, "config=None: the documented defaults")
+
+
+@check("cs231n/optim.py::sgd_momentum")
+def sgd_momentum_course_values(t):
+    N, D = 4, 5
+    v = np.linspace(0.6, 0.9, num=N * D).reshape(N, D)
+    _course_step(t, "sgd_momentum", {"learning_rate": 1e-3, "velocity": v})
+
+
+@check("cs231n/optim.py::sgd_momentum")
+def sgd_momentum_several_steps(t):
+    _several_steps(t, "sgd_momentum", {"learning_rate": 0.1, "momentum": 0.8}, seed=401)
+    _defaults(t, "sgd_momentum")
+    _several_steps(t, "sgd_momentum", {"learning_rate": 0.05}, np.float32, steps=3, seed=402)
+
+
+@check("cs231n/optim.py::rmsprop")
+def rmsprop_course_values(t):
+    N, D = 4, 5
+    cache = np.linspace(0.6, 0.9, num=N * D).reshape(N, D)
+    _course_step(t, "rmsprop", {"learning_rate": 1e-2, "cache": cache})
+
+
+@check("cs231n/optim.py::rmsprop")
+def rmsprop_several_steps(t):
+    _several_steps(t, "rmsprop", {"learning_rate": 0.01, "decay_rate": 0.9}, seed=411)
+    _defaults(t, "rmsprop")
+    _several_steps(t, "rmsprop", {"learning_rate": 0.02}, np.float32, steps=3, seed=412)
+
+
+@check("cs231n/optim.py::adam")
+def adam_course_values(t):
+    N, D = 4, 5
+    m = np.linspace(0.6, 0.9, num=N * D).reshape(N, D)
+    v = np.linspace(0.7, 0.5, num=N * D).reshape(N, D)
+    _course_step(t, "adam", {"learning_rate": 1e-2, "m": m, "v": v, "t": 5})
+
+
+@check("cs231n/optim.py::adam")
+def adam_several_steps(t):
+    _several_steps(t, "adam", {"learning_rate": 1e-2}, seed=421)
+    _several_steps(t, "adam", {"learning_rate": 1e-3, "beta1": 0.8, "beta2": 0.99, "epsilon": 1e-6}, seed=422)
+
+
+@check("cs231n/optim.py::adam")
+def adam_defaults_and_float32(t):
+    _defaults(t, "adam")
+    _several_steps(t, "adam", {"learning_rate": 1e-2}, np.float32, steps=3, seed=423)
