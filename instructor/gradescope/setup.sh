@@ -65,8 +65,9 @@ for name in $DATASETS; do
     CS231N_DATA_DIR=$DATA bash "$REF/get_datasets.sh" "$name" || die "could not fetch the data set $name"
 done
 
-step "grading kit $BASE: the release with the Cython extension, built once for every grade"
+step "grading kit $BASE: the release with its Cython extension built, once for every grade"
 rm -rf "$AG/base"
+# build_base says so when a kit's extension did not build: a grade would then run the slow numpy fallback.
 "$VENV/bin/python" - "$REF" "@@ASSIGNMENT@@" "$BASE" <<'EOF' || die "the grading kit did not build"
 import sys
 
@@ -77,7 +78,6 @@ notes = build_base(Reference(sys.argv[1]), sys.argv[2], sys.argv[3])
 if notes:
     sys.exit("; ".join(notes))
 EOF
-compgen -G "$BASE/@@PACKAGE@@/*.so" >/dev/null || die "the Cython extension did not build (no .so in $BASE/@@PACKAGE@@)"
 
 step "permissions, checked as the worker uid $WORKER_UID"
 chmod 755 "$AG"
