@@ -10,7 +10,7 @@ from cs231n.gradient_check import rel_error
 
 
 def batch(shape=(16, 3, 8, 8), dtype=np.float64, seed=0):
-    """Random images spanning 256 values (pixel data once 127 is added)."""
+    """Random images spanning 256 values, centred on 0 like mean-subtracted data."""
     return (np.random.default_rng(seed).uniform(-128, 128, size=shape)).astype(dtype)
 
 
@@ -79,7 +79,7 @@ def test_crops_are_shifted_windows_of_the_padded_image():
 
 
 def test_color_jitter_zero_strength_is_identity():
-    X = batch((4, 1, 28, 28), np.float32) + np.float32(127)
+    X = (0.5 * batch((4, 1, 28, 28)) + 128).astype(np.float32)  # inside 0..255: nothing clipped
     out = color_jitter(X, brightness=0.0, contrast=0.0, rng=np.random.default_rng(0))
     assert rel_error(out, X) < 1e-5
 
