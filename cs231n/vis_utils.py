@@ -225,35 +225,36 @@ def plot_history(solvers, figsize=(15, 12), *, x="iteration", loss_scale="linear
         unknown = [name for name, h in histories.items() if not h[3]]
         if unknown:
             raise ValueError(f"Cannot place {unknown[0]!r} on epochs: pass a Solver, or add iterations_per_epoch.")
-    fig, axes = plt.subplots(3, 1, figsize=figsize)
+    fig, axes = plt.subplots(3, 1, figsize=figsize, layout="constrained")
     loss_ax, train_ax, val_ax = axes
     for name, (loss, train_acc, val_acc, per_epoch) in histories.items():
         loss = np.asarray(loss, dtype=np.float64)
         if x == "iteration":
-            loss_ax.plot(np.arange(1, loss.size + 1), loss, "o", markersize=3, label=name)
+            (line,) = loss_ax.plot(np.arange(1, loss.size + 1), loss, "o", markersize=3)
         else:
             steps = np.arange(1, loss.size + 1) / per_epoch
             (line,) = loss_ax.plot(steps, loss, ".", markersize=2, alpha=0.3)
             whole = loss.size // per_epoch
             epoch_means = loss[:whole * per_epoch].reshape(whole, per_epoch).mean(axis=1)
-            loss_ax.plot(np.arange(1, whole + 1), epoch_means, "-o", color=line.get_color(),
-                         label=f"{name} (epoch mean)")
-        train_ax.plot(train_acc, "-o", label=name)
-        val_ax.plot(val_acc, "-o", label=name)
+            loss_ax.plot(np.arange(1, whole + 1), epoch_means, "-o", color=line.get_color())
+        line.set_label(name)
+        train_ax.plot(train_acc, "-o", color=line.get_color())
+        val_ax.plot(val_acc, "-o", color=line.get_color())
     loss_ax.set_yscale(loss_scale)
     loss_ax.set_title("Training loss")
     loss_ax.set_xlabel("Iteration" if x == "iteration" else "Epoch")
-    loss_ax.set_ylabel("Loss (one minibatch)")
+    loss_ax.set_ylabel("Loss of a minibatch" if x == "iteration" else "Loss (dots: minibatches,\nline: epoch mean)")
     train_ax.set_title("Training accuracy")
     val_ax.set_title("Validation accuracy")
     for ax in (train_ax, val_ax):
         ax.set_xlabel("Epoch")
         ax.set_ylabel("Accuracy")
-    for ax in axes:
-        ax.legend(loc="best", ncol=4 if len(histories) > 3 else len(histories), fontsize="small")
+    # One legend for the three plots, outside them, so that it never hides a curve.
+    legend = fig.legend(loc="outside right upper", markerscale=3 if x == "epoch" else 2)
+    for handle in legend.legend_handles:
+        handle.set_alpha(1)
     if title is not None:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
