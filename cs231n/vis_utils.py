@@ -249,8 +249,12 @@ def plot_history(solvers, figsize=(15, 12), *, x="iteration", loss_scale="linear
     for ax in (train_ax, val_ax):
         ax.set_xlabel("Epoch")
         ax.set_ylabel("Accuracy")
-    # One legend for the three plots, outside them, so that it never hides a curve.
-    legend = fig.legend(loc="outside right upper", markerscale=3 if x == "epoch" else 2)
+    # One legend for the three plots: inside the loss plot for one run, outside the plots for several, so
+    # that it never hides a curve.
+    if len(histories) == 1:
+        legend = loss_ax.legend(loc="upper right", markerscale=3 if x == "epoch" else 2)
+    else:
+        legend = fig.legend(loc="outside right upper", markerscale=3 if x == "epoch" else 2)
     for handle in legend.legend_handles:
         handle.set_alpha(1)
     if title is not None:
