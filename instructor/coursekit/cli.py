@@ -12,6 +12,16 @@ def _common(parser):
     parser.add_argument("--config", help="grading config (default: ROOT/instructor/grading.toml)")
 
 
+def _isolation(parser):
+    parser.add_argument("--isolation", choices=["auto", "namespaces", "uid", "none"], default="auto",
+                        help="how student code is isolated (default: the strongest this machine allows)")
+    parser.add_argument("--require-isolation", action="store_true",
+                        help="refuse to grade when student code would run unisolated")
+    parser.add_argument("--worker-python", help="interpreter of the workers (uid mode; default: this one)")
+    parser.add_argument("--worker-uid-base", type=int, default=47000,
+                        help="first of the 16 uids student code runs as, one per concurrent grader (default: 47000)")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="coursekit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -26,17 +36,20 @@ def build_parser():
     p.add_argument("--assignment", action="append", dest="assignments", help="only this assignment (repeatable)")
     p.add_argument("--solve", action="append", default=[], metavar="TODO_ID",
                    help="also check that the release with only this TODO solved scores its points (repeatable)")
-    p.add_argument("--notebooks", action="store_true", help="also run the notebooks with nbval (slow)")
-    p.add_argument("--test-timeout", type=float, help="seconds per test (default: from the config)")
+    p.add_argument("--no-public", dest="public", action="store_false",
+                   help="skip running the kit's public tests on the release and the reference")
 
     p = sub.add_parser("grade", help="grade one submission and write a Gradescope results.json")
     _common(p)
     p.add_argument("submission", help="a submission zip or folder")
     p.add_argument("--results", default="results.json", help="where to write results.json")
     p.add_argument("--assignment", help="assignment name (default: detected from the notebooks or the name)")
-    p.add_argument("--no-notebooks", action="store_true", help="skip the nbval run of the notebooks")
+    _isolation(p)
+    p.add_argument("--notebooks", action="store_true",
+                   help="also re-execute the notebooks with nbval in the sandbox (reported, no points)")
+    p.add_argument("--jobs", type=int, default=2, help="TODO workers run at once (default: 2)")
     p.add_argument("--base", help=argparse.SUPPRESS)
-    p.add_argument("--test-timeout", type=float, help="seconds per test (default: from the config)")
+    p.add_argument("--test-timeout", type=float, help="seconds per call into the submission (default: from the config)")
 
     p = sub.add_parser("grade-batch", help="grade every submission in a folder in parallel; one CSV of scores")
     _common(p)
@@ -45,7 +58,7 @@ def build_parser():
     p.add_argument("--csv", help="scores CSV (default: OUT/scores.csv)")
     p.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default: 2)")
     p.add_argument("--assignment", help="assignment name (default: detected per submission)")
-    p.add_argument("--no-notebooks", action="store_true", help="skip the nbval run of the notebooks")
+    p.add_argument("--notebooks", action="store_true", help="also re-execute the notebooks (no points)")
 
     p = sub.add_parser("run-notebooks", help="execute the reference notebooks headless; summary table")
     _common(p)
@@ -66,18 +79,20 @@ def main(argv=None):
         if args.command == "validate":
             from . import validate
 
-            return validate.main(**common, assignments=args.assignments, solve=args.solve, notebooks=args.notebooks,
-                                 test_timeout=args.test_timeout)
+            return validate.main(**common, assignments=args.assignments, solve=args.solve, public=args.public)
         if args.command == "grade":
             from . import grade
 
             return grade.main(**common, submission=args.submission, results=args.results, assignment=args.assignment,
-                              notebooks=not args.no_notebooks, base=args.base, test_timeout=args.test_timeout)
+                              notebooks=args.notebooks, isolation=args.isolation,
+                              require_isolation=args.require_isolation, jobs=args.jobs, base=args.base,
+                              test_timeout=args.test_timeout, worker_python=args.worker_python,
+                              worker_uid_base=args.worker_uid_base)
         if args.command == "grade-batch":
             from . import grade_batch
 
             return grade_batch.main(**common, folder=args.folder, out=args.out, csv_path=args.csv, jobs=args.jobs,
-                                    assignment=args.assignment, notebooks=not args.no_notebooks)
+                                    assignment=args.assignment, notebooks=args.notebooks)
         from . import run_notebooks
 
         return run_notebooks.main(**common, out=args.out, only=args.only, timeout=args.timeout)

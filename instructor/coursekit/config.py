@@ -1,36 +1,38 @@
-"""The grading config (instructor/grading.toml): course layout, limits, and points and tests per TODO.
+"""The grading config (instructor/grading.toml): course layout, limits, and points per TODO.
 
     [course]
-    package = "cs231n"                      # the student package, shipped whole (stubbed)
-    public_tests = "tests"                  # shipped to students
-    hidden_tests = "instructor/hidden_tests"
+    package = "cs231n"                      # the student package
+    public_tests = "tests"                  # shipped to students; they do not decide scores
+    hidden_tests = "instructor/hidden_tests"  # grader-side checks (coursekit.hidden), one @check per case
     kit_files = ["setup.py", "pyproject.toml", "requirements.txt", "get_datasets.sh", "collectSubmission.sh"]
+    given = ["cs231n/fast_layers.py"]       # always the reference's copy when grading, whatever was submitted
 
     [limits]                                # all optional
-    test_timeout = 120                      # seconds per test
-    run_timeout = 1800                      # seconds per pytest run (public, hidden, notebooks)
-    memory_mb = 4096
-    notebook_cell_timeout = 900
+    test_timeout = 60                       # seconds per request to the submission's code
+    memory_mb = 4096                        # address space of a worker
+    notebook_cell_timeout = 900             # --notebooks: seconds per cell
+    notebook_timeout = 1800                 # --notebooks: seconds for all notebooks of a submission
 
     [assignments.assignment1]
     notebooks = ["two_layer_net.ipynb"]     # inside the assignment1/ folder
 
     [[todo]]
-    id = "cs231n/layers.py::affine_forward" # file::function qualname, or notebook::cell id
+    id = "cs231n/layers.py::affine_forward" # file::function qualname
     assignment = "assignment2"
     points = 2
-    public = ["tests/test_layers.py::test_affine_forward"]           # pytest node ids (prefixes)
-    hidden = ["hidden_tests/test_layers_hidden.py::test_affine_forward"]
+    public = ["tests/test_layers.py::test_affine_forward"]   # the public tests of this TODO (kit, validate)
 
-    [[todo]]                                # a notebook TODO is graded through its notebook's nbval cells
-    id = "assignment1/two_layer_net.ipynb::tune"
+    [[todo]]                                # a notebook TODO: the model its graded cell saved
+    id = "assignment1/two_layer_net.ipynb::two_layer_net_tuning"   # notebook::tag of `# GRADED: <tag>`
     assignment = "assignment1"
-    points = 4
-    cells = ["tune", "evaluate-best"]       # cell ids whose nbval items must pass (default: its own cell)
-    min_results = { "two-layer val accuracy" = 0.45 }   # printed as `RESULT <name>: <value>`
+    points = 5
+    split = "test"                          # test, val, or train:N (the first N training images)
+    min_accuracy = { cifar10 = 0.48, fashion_mnist = 0.85 }   # per dataset the model was trained on
 
-A node id in `public`/`hidden` matches every collected test whose id equals it or starts with it followed by
-`[` (parametrized) or `::` (a class's tests).
+A code TODO is scored by the hidden checks that name it; a notebook TODO by the accuracy the grader measures
+itself on the model file `<tag>.npz` (override with `model = "file.npz"`), rebuilt with the reference code.
+A node id in `public` matches every collected test whose id equals it or starts with it followed by `[`
+(parametrized) or `::` (a class's tests).
 """
 
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ from pathlib import Path
 import tomllib
 
 DEFAULT_KIT_FILES = ["setup.py", "pyproject.toml", "requirements.txt", "get_datasets.sh", "collectSubmission.sh"]
+SPLITS = ("test", "val")
 
 
 class ConfigError(ValueError):
@@ -47,11 +50,10 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Limits:
-    test_timeout: int = 120
-    run_timeout: int = 1800
+    test_timeout: int = 60
     memory_mb: int = 4096
     notebook_cell_timeout: int = 900
-    output_bytes: int = 400_000
+    notebook_timeout: int = 1800
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,9 @@ class Todo:
     assignment: str
     points: float
     public: tuple = ()
-    hidden: tuple = ()
-    cells: tuple = ()
-    min_results: dict = field(default_factory=dict)
+    model: str = ""
+    split: str = "test"
+    min_accuracy: dict = field(default_factory=dict)
 
     @property
     def path(self):
@@ -75,6 +77,11 @@ class Todo:
     @property
     def is_notebook(self):
         return self.path.endswith(".ipynb")
+
+    @property
+    def module(self):
+        """`cs231n.classifiers.fc_net` for `cs231n/classifiers/fc_net.py::...` (code TODOs)."""
+        return self.path.removesuffix(".py").replace("/", ".")
 
     @property
     def function(self):
@@ -91,6 +98,7 @@ class Config:
     public_tests: str
     hidden_tests: str
     kit_files: tuple
+    given: tuple
     limits: Limits
     assignments: dict  # name -> tuple of notebook file names
     todos: tuple
@@ -154,22 +162,29 @@ def load(path):
         points = entry["points"]
         if not isinstance(points, int | float) or points <= 0:
             raise ConfigError(f"{where}: points must be a positive number")
+        unknown = set(entry) - {"id", "assignment", "points", "public", "model", "split", "min_accuracy"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown keys {sorted(unknown)} (hidden checks name their TODO themselves)")
+        is_notebook = todo_id.split("::", 1)[0].endswith(".ipynb")
+        split = entry.get("split", "test")
+        if split not in SPLITS and not (split.startswith("train:") and split[6:].isdigit() and int(split[6:]) > 0):
+            raise ConfigError(f"{where}: split must be test, val or train:N, got {split!r}")
+        min_accuracy = entry.get("min_accuracy", {})
+        if not isinstance(min_accuracy, dict) or not all(isinstance(v, int | float) and 0 <= v <= 1 for v in min_accuracy.values()):
+            raise ConfigError(f"{where}: min_accuracy must map dataset names to accuracies in [0, 1]")
         todo = Todo(
             id=todo_id,
             assignment=entry["assignment"],
             points=float(points),
             public=_str_list(entry.get("public", []), f"{where} public"),
-            hidden=_str_list(entry.get("hidden", []), f"{where} hidden"),
-            cells=_str_list(entry.get("cells", []), f"{where} cells"),
-            min_results={str(k): float(v) for k, v in entry.get("min_results", {}).items()},
+            model=entry.get("model", f"{todo_id.split('::', 1)[1]}.npz" if is_notebook else ""),
+            split=split,
+            min_accuracy={str(k): float(v) for k, v in min_accuracy.items()},
         )
-        if todo.is_notebook:
-            if todo.public or todo.hidden:
-                raise ConfigError(f"{where}: a notebook TODO is graded by its cells; use 'cells', not public/hidden")
-            if not todo.cells:
-                todo = Todo(**{**todo.__dict__, "cells": (todo.name,)})
-        elif not (todo.public or todo.hidden):
-            raise ConfigError(f"{where} lists no tests; add its public and hidden test node ids")
+        if todo.is_notebook and not todo.min_accuracy:
+            raise ConfigError(f"{where}: a notebook TODO needs min_accuracy per dataset, e.g. {{ fashion_mnist = 0.85 }}")
+        if not todo.is_notebook and (entry.get("min_accuracy") or entry.get("model")):
+            raise ConfigError(f"{where}: min_accuracy and model are for notebook TODOs")
         todos.append(todo)
 
     return Config(
@@ -178,6 +193,7 @@ def load(path):
         public_tests=course.get("public_tests", "tests"),
         hidden_tests=course.get("hidden_tests", "instructor/hidden_tests"),
         kit_files=_str_list(course.get("kit_files", DEFAULT_KIT_FILES), f"{path}: [course] kit_files"),
+        given=_str_list(course.get("given", []), f"{path}: [course] given"),
         limits=limits,
         assignments=assignments,
         todos=tuple(todos),

@@ -1,126 +1,57 @@
 """`coursekit grade SUBMISSION`: grade one submission (zip or folder) and write a Gradescope results.json.
 
-Design:
+One rule shapes the design: the code that decides a score never shares a process, a user or a writable
+file with student code.
 
-- The kit a submission runs in is rebuilt from the reference tree (the stubbed release of its assignment,
-  with the Cython extension built once, outside the sandbox, from the reference's own sources). Only the
-  graded files are taken from the submission: the package files holding TODO regions and the assignment's
-  notebooks. Tests, helpers like gradient_check.py and setup.py are therefore always the reference's, and a
-  missing file is graded as its unimplemented stub.
-- Zips are unpacked refusing absolute paths, `..`, symlinks and oversized archives.
-- Three child runs, each in the sandbox (see sandbox.py: memory, CPU, file-size and process limits, own
-  network namespace, reference tree hidden by a mount namespace, user nobody, wall-clock timeout that kills
-  the process group, output read up to a cap):
-  1. public tests, as nobody from the start;
-  2. hidden tests: a root-only copy is collected while the child is still root; the hidden tests import the
-     submission only inside test functions, so no submission code has run yet; the plugin then deletes the
-     copy and drops to nobody (pytest_plugin.py). The originals in the reference tree are under the tmpfs.
-  3. `pytest --nbval-lax` on the notebooks, as nobody.
-  Tests 1 and 2 run one forked process per test with a per-test alarm, so a crash or hang fails one test.
-- Points: each TODO scores points x (checks passed / checks). A TODO's checks are its public and hidden
-  tests (grading.toml), or for a notebook TODO its cells and RESULT thresholds.
-- results.json is always written, atomically, whatever happens to the submission or to the grader.
-
-What the sandbox does not give: a submission runs in the same process as the tests that judge it, so a
-deliberately forging submission could patch pytest from inside; the limits above contain it, they do not
-make its reported results trustworthy. Hidden tests therefore hold no solution code.
+- The submission is unpacked (no absolute paths, `..`, symlinks or oversized archives) into a folder of
+  the grader's. Its package is assembled for grading: the student's .py files over the release's stubbed
+  package (a missing file is graded as its stub), with the `given` infrastructure files and the Cython
+  extension always the reference's. The student's own helpers (a function added to layer_utils.py, a
+  new module) stay.
+- Student code runs only in workers (worker.py), started in the sandbox (sandbox.py: namespaces, uid or
+  none). A worker serves one TODO: that TODO is the student's code, every other TODO of the assignment a
+  stub that asks the grader to run the reference (session.py), so each TODO's points depend on it alone.
+  A module that fails to import costs only its own TODOs.
+- The hidden checks (hidden.py; instructor/hidden_tests) run here, in the grader: they send inputs they
+  made, get back plain data (JSON and raw array bytes, validated; never pickle) and compare it with values
+  they compute with the reference package. Nothing a worker sends can be anything but data.
+- Notebook TODOs are scored by the model file their graded cell saved, rebuilt and measured here on the
+  grader's own data (models.py). Printed text earns nothing. `--notebooks` re-executes the notebooks with
+  nbval in the sandbox (time-capped) and reports the outcome without points.
+- results.json is written in every case, by the grader only: per TODO its checks' names and messages
+  (which name the function and what was wrong, never hidden inputs, expected values or check source),
+  and in `output` the isolation mode that ran.
 """
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import zipfile
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import pytest_plugin, sandbox
-from .config import node_matches
+from . import hidden, models, sandbox, session
+from .config import ConfigError
 from .fsutil import UnsafeArchiveError, atomic_write_text, copy_tree_no_symlinks, safe_extract
 from .reference import Reference, is_junk
 from .release import build_kit
 
-PLUGIN_MODULE = "coursekit_plugin"
-INI = "[pytest]\n"
 MAX_OUTPUT_PER_TODO = 6000
 
 
 @dataclass
-class Check:
+class Result:
     name: str
     passed: bool
     message: str = ""
-
-
-@dataclass
-class RunRecords:
-    """What one child pytest run reported."""
-
-    label: str
-    tests: dict = field(default_factory=dict)  # nodeid -> {"passed": bool, "message": str, "props": dict}
-    collect_errors: dict = field(default_factory=dict)  # file nodeid -> message
-    crash: str = ""  # why the run ended without reporting everything, if it did
-
-    def add(self, record):
-        nodeid = record["nodeid"]
-        if record["when"] == "collect":
-            self.collect_errors[nodeid or "<session>"] = record.get("longrepr", "")
-            return
-        entry = self.tests.setdefault(nodeid, {"passed": False, "message": "", "props": {}, "failed": False})
-        entry["props"].update(record.get("props") or {})
-        if record["outcome"] == "failed":
-            entry["failed"] = True
-            entry["message"] = (entry["message"] + "\n" + record.get("longrepr", "")).strip()
-        elif record["when"] == "call" and record["outcome"] == "passed":
-            entry["passed"] = True
-        elif record["outcome"] == "skipped":
-            entry["message"] = "skipped (a skipped test earns nothing)"
-        entry["ok"] = entry["passed"] and not entry["failed"]
-
-    def missing_reason(self, pattern):
-        file_id = pattern.split("::", 1)[0]
-        for nodeid, message in self.collect_errors.items():
-            if nodeid == file_id or nodeid in ("", "<session>"):
-                return f"the test file could not be collected:\n{message}"
-        if self.crash:
-            return f"the {self.label} run ended before this test reported ({self.crash})"
-        return f"no test matches {pattern!r} (check grading.toml)"
-
-
-def _read_records(path, label, result):
-    records = RunRecords(label)
-    if Path(path).is_file():
-        for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
-            try:
-                records.add(json.loads(line))
-            except (ValueError, KeyError, TypeError):
-                continue
-    if result is not None and (result.timed_out or result.returncode not in (0, 1)):
-        tail = "\n".join(result.output.strip().splitlines()[-12:])
-        records.crash = f"{result.describe_exit()}; last output:\n{tail}"
-    return records
-
-
-def _chown_tree(path, ids):
-    if ids is None:
-        return
-    uid, gid = ids
-    os.chown(path, uid, gid)
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in dirnames + filenames:
-            os.chown(os.path.join(dirpath, name), uid, gid, follow_symlinks=False)
-
-
-def _runner_code(runner_dir, args, syspath=None):
-    lines = ["import sys", f"sys.path.insert(0, {str(runner_dir)!r})"]
-    if syspath:
-        lines.append(f"sys.path.insert(0, {str(syspath)!r})")
-    lines += ["import pytest", f"sys.exit(pytest.main({args!r}))"]
-    return "\n".join(lines)
 
 
 def build_base(ref, assignment, dest):
@@ -130,13 +61,9 @@ def build_base(ref, assignment, dest):
     if (Path(dest) / "setup.py").is_file() and any(Path(dest).rglob("*.pyx")):
         proc = subprocess.run(
             [sys.executable, "setup.py", "-q", "build_ext", "--inplace"],
-            cwd=dest,
-            capture_output=True,
-            text=True,
-            timeout=900,
+            cwd=dest, capture_output=True, text=True, timeout=900,
         )
-        built = any(Path(dest).rglob("*.so"))
-        if proc.returncode != 0 or not built:
+        if proc.returncode != 0 or not any(Path(dest).rglob("*.so")):
             notes.append("the Cython extension did not build; the numpy fallback is used")
     for junk in Path(dest).rglob("build"):
         if junk.is_dir():
@@ -144,29 +71,74 @@ def build_base(ref, assignment, dest):
     return notes
 
 
+def _function_callback(fn):
+    def call(args, kwargs, state):
+        value = fn(*args, **kwargs)
+        dicts = {i: a for i, a in enumerate(args) if type(a) is dict}
+        dicts.update({k: v for k, v in kwargs.items() if type(v) is dict})
+        return {"value": value, "dicts": dicts}
+
+    return call
+
+
+def _method_callback(cls, name):
+    def call(args, kwargs, state):
+        obj = cls.__new__(cls)
+        obj.__dict__.update(state or {})
+        value = getattr(cls, name)(obj, *args, **kwargs)
+        dicts = {i: a for i, a in enumerate(args) if type(a) is dict}
+        return {"value": value, "dicts": dicts, "state": _plain_attrs(obj)}
+
+    return call
+
+
+def _plain_attrs(obj):
+    from .protocol import Unencodable, encode
+
+    out = {}
+    for key, value in vars(obj).items():
+        try:
+            encode(value)
+        except Unencodable:
+            continue
+        out[key] = value
+    return out
+
+
+def _friendly(todo):
+    return f"{todo.name} ({todo.path})"
+
+
 class Grader:
-    def __init__(self, ref, assignment, *, notebooks=True, base=None, test_timeout=None):
+    """Grades submissions of one assignment; build once, call grade() per submission."""
+
+    def __init__(self, ref, assignment, *, notebooks=False, isolation="auto", require_isolation=False, jobs=2,
+                 test_timeout=None, worker_python=None, worker_uid_base=sandbox.DEFAULT_UID_BASE, base=None):
         self.ref = ref
         self.cfg = ref.config
         if assignment not in self.cfg.assignments:
             raise ValueError(f"unknown assignment {assignment!r}; known: {', '.join(self.cfg.assignments)}")
         self.assignment = assignment
         self.notebooks = notebooks
+        self.jobs = max(1, jobs)
         self.limits = self.cfg.limits
-        self.test_timeout = test_timeout or self.limits.test_timeout
+        self.timeout = test_timeout or self.limits.test_timeout
         self.todos = self.cfg.todos_for(assignment)
-        self.notebook_names = [Path(nb).name for nb in self.cfg.assignments[assignment]]
-        pkg = self.cfg.package + "/"
-        self.graded_files = [f for f in ref.todo_files() if f.startswith(pkg)] + self.notebook_names
+        self.code_todos = [t for t in self.todos if not t.is_notebook]
+        self.iso = sandbox.detect(isolation, require=require_isolation, python=worker_python, uid_base=worker_uid_base)
+        self.package = self.cfg.package
+        self.reference_name = ref.load_package()
+        self.modules = ref.package_modules()
+        self.checks = self._load_checks()
+        self.callbacks = {t.id: self._callback(t) for t in self.code_todos}
+        self.data = models.DataCache(self.reference_name)
         self._own_base = base is None
         self.base_notes = []
         if base is None:
             base = Path(tempfile.mkdtemp(prefix="coursekit-base-")) / "kit"
             self.base_notes = build_base(ref, assignment, base)
         self.base = Path(base)
-        os.chmod(self.base.parent, 0o755)
-        self.ids = sandbox.unprivileged_ids()
-        self.sandbox_limits = sandbox.Limits(memory_mb=self.limits.memory_mb, cpu_seconds=self.limits.run_timeout + 60)
+        self.notebook_names = [Path(nb).name for nb in self.cfg.assignments[assignment]]
 
     def close(self):
         if self._own_base:
@@ -178,7 +150,29 @@ class Grader:
     def __exit__(self, *exc):
         self.close()
 
-    # -- preparing a submission -------------------------------------------------------------------
+    # -- set-up -----------------------------------------------------------------------------------
+
+    def _load_checks(self):
+        specs = hidden.load_checks(self.ref.root / self.cfg.hidden_tests)
+        known = {t.id for t in self.cfg.todos}
+        unknown = sorted({s.todo for s in specs if s.todo not in known} | {u for s in specs for u in s.uses if u not in known})
+        if unknown:
+            raise ConfigError(f"hidden checks name TODOs that grading.toml does not list: {', '.join(unknown)}")
+        ours = {t.id for t in self.code_todos}
+        specs = [s for s in specs if s.todo in ours]
+        missing = sorted(ours - {s.todo for s in specs})
+        if missing:
+            raise ConfigError(f"no hidden check for {', '.join(missing)}; add @check functions in {self.cfg.hidden_tests}")
+        return specs
+
+    def _callback(self, todo):
+        module = __import__(f"{self.reference_name}.{todo.module.partition('.')[2]}", fromlist=["_"])
+        owner, _, attr = todo.name.rpartition(".")
+        if owner:
+            return _method_callback(getattr(module, owner), attr)
+        return _function_callback(getattr(module, attr))
+
+    # -- the submission -------------------------------------------------------------------------
 
     def _locate(self, unpacked):
         """The folder of the submission that holds the package or the notebooks (a zip may nest it)."""
@@ -187,198 +181,276 @@ class Grader:
             key=lambda p: len(p.parts),
         )
         for cand in candidates:
-            if (cand / self.cfg.package).is_dir() or any((cand / nb).is_file() for nb in self.notebook_names):
+            if (cand / self.package).is_dir() or any((cand / nb).is_file() for nb in self.notebook_names):
                 return cand
         raise FileNotFoundError(
-            f"the submission holds neither a {self.cfg.package}/ folder nor any of {self.notebook_names}; "
-            "make it with collectSubmission.sh"
+            f"the submission holds neither a {self.package}/ folder nor any of {', '.join(self.notebook_names)}; "
+            "make it with ./collectSubmission.sh"
         )
 
-    def _assemble(self, sub_root, kit):
-        shutil.copytree(self.base, kit, symlinks=True)
+    def _assemble(self, sub_root, run):
+        """Fill the run's sub/ (graded package), fallback/ (release package) and runtime/ folders."""
         notes = []
-        for rel in self.graded_files:
-            src = sub_root / rel
-            if src.is_file():
-                shutil.copyfile(src, kit / rel)
-            else:
-                notes.append(f"missing file {rel}: graded as the unimplemented stub")
-        extra = sorted(
-            p.relative_to(sub_root).as_posix()
-            for p in sub_root.rglob("*")
-            if p.is_file() and p.relative_to(sub_root).as_posix() not in self.graded_files and not is_junk(p.relative_to(sub_root))
-        )
-        if extra:
-            shown = ", ".join(extra[:10]) + (" ..." if len(extra) > 10 else "")
-            notes.append(f"ignored {len(extra)} file(s) that are not graded (the reference's copies are used): {shown}")
+        shutil.copytree(self.base / self.package, run.dir / "fallback" / self.package)
+        shutil.copytree(self.base / self.package, run.dir / "sub" / self.package)
+        session.install_runtime(run.dir / "runtime")
+        given = set(self.cfg.given)
+        student_pkg = sub_root / self.package
+        taken, ignored = [], []
+        if student_pkg.is_dir():
+            for path in sorted(student_pkg.rglob("*.py")):
+                rel = path.relative_to(sub_root)
+                if is_junk(rel) or "datasets" in rel.parts:
+                    continue
+                if rel.as_posix() in given:
+                    ignored.append(rel.as_posix())
+                    continue
+                target = run.dir / "sub" / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+                taken.append(rel.as_posix())
+        todo_files = sorted({t.path for t in self.code_todos})
+        for rel in todo_files:
+            if rel not in taken:
+                notes.append(f"{rel} is not in the submission: its TODOs are graded as the unimplemented stubs")
+        if ignored:
+            notes.append(f"given files always come from the course, not the submission: {', '.join(ignored)}")
         return notes
 
-    # -- child runs -------------------------------------------------------------------------------
+    # -- code TODOs ---------------------------------------------------------------------------------
 
-    def _pytest_run(self, work, kit, label, args, *, cwd, drop_user=True, syspath=None, writable=()):
-        report = work / "reports" / f"{label}.jsonl"
-        report.touch()
-        if drop_user and self.ids:
-            os.chown(report, *self.ids)
-        # Public tests show their source (it ships anyway); hidden tests only their assertion message.
-        tb = "--tb=line" if label == "hidden" else "--tb=long"
-        code = _runner_code(work / "runner", ["-c", str(work / "runner" / "pytest.ini"), "-q", tb,
-                                               "-p", "no:cacheprovider", "-p", PLUGIN_MODULE,
-                                               "--ck-report", str(report), "--ck-no-network", *args], syspath)
-        env = sandbox.child_env(os.environ, work / "home")
-        env.setdefault("CS231N_DATASET", "fashion_mnist")
-        result = sandbox.run(
-            [sys.executable, "-I", "-B", "-c", code],
-            cwd=cwd,
-            env=env,
-            timeout=self.limits.run_timeout,
-            limits=self.sandbox_limits,
-            output_cap=self.limits.output_bytes,
-            hide_paths=self._hide_paths(work),
-            writable=[kit, work / "home", work / "reports", *writable],
-            drop_user=drop_user,
-        )
-        return _read_records(report, label, result)
+    def _groups(self):
+        groups = {}
+        for spec in self.checks:
+            groups.setdefault((spec.todo, spec.uses), []).append(spec)
+        return groups
 
-    def _hide_paths(self, work):
-        root = self.ref.root
-        if root in Path(work).resolve().parents or root in self.base.resolve().parents:
-            # The work folder sits inside the reference tree: hide its secret parts one by one instead.
-            return [root / self.cfg.package, root / self.cfg.hidden_tests, *[root / a for a in self.cfg.assignments]]
-        return [root]
-
-    def _public(self, work, kit):
-        files = sorted({t.split("::", 1)[0] for todo in self.todos for t in todo.public})
-        files = [f for f in files if (kit / f).is_file()]
-        if not files:
-            return RunRecords("public")
-        return self._pytest_run(
-            work, kit, "public", ["--rootdir", str(kit), f"--ck-fork={self.test_timeout}", *files],
-            cwd=kit, syspath=kit,
-        )
-
-    def _hidden(self, work, kit):
-        src = self.ref.root / self.cfg.hidden_tests
-        if not any(t.hidden for t in self.todos):
-            return RunRecords("hidden")
-        if not src.is_dir():
-            raise FileNotFoundError(f"hidden tests folder {src} is missing; check [course] hidden_tests")
-        hidden_root = Path(tempfile.mkdtemp(prefix="coursekit-hidden-"))  # mode 0700, owned by the grader
+    def _start(self, run, todo_id, uses):
+        """A worker for `todo_id` (+ `uses` kept as the student's); (worker, error message or '')."""
+        todo = self.cfg.todo(todo_id)
+        student = {todo_id, *uses}
+        callbacks = [(t.id, t.module, t.name) for t in self.code_todos if t.id not in student]
+        modules = sorted({t.module for t in self.code_todos})
+        worker = session.Worker(run, self.callbacks, timeout=self.timeout)
         try:
-            shutil.copytree(src, hidden_root / "hidden_tests", ignore=shutil.ignore_patterns("__pycache__"))
-            files = sorted({t.split("::", 1)[0] for todo in self.todos for t in todo.hidden})
-            args = ["--rootdir", str(hidden_root), f"--ck-fork={self.test_timeout}", "--ck-hidden-dir", str(hidden_root),
-                    "--ck-syspath", str(kit)]
-            if self.ids:
-                args += ["--ck-drop", f"{self.ids[0]}:{self.ids[1]}"]
-            args += [str(hidden_root / f) for f in files if (hidden_root / f).is_file()]
-            return self._pytest_run(work, kit, "hidden", args, cwd=hidden_root, drop_user=False, writable=[hidden_root])
-        finally:
-            shutil.rmtree(hidden_root, ignore_errors=True)
+            report = worker.request("setup", {
+                "package": self.package, "sub": run.path("sub"), "fallback": run.path("fallback"),
+                "modules": modules, "todo_module": todo.module, "callbacks": callbacks,
+            }, timeout=max(self.timeout, 60))
+        except session.WorkerError as exc:
+            worker.close()
+            return None, f"the submission's package could not be loaded: {exc}"
+        notes = []
+        for module, status in sorted(report.items()):
+            path = module.replace(".", "/") + ".py"
+            if module == todo.module and status.get("status") == "broken":
+                worker.close()
+                return None, f"{path} does not import: {status.get('error')}"
+            notes.append(f"{path} does not import ({status.get('error')}): its TODOs score 0; the release copy "
+                         "stood in for it while the other TODOs were checked")
+        return worker, "\n".join(notes)
 
-    def _notebooks(self, work, kit):
-        names = [n for n in self.notebook_names if (kit / n).is_file()]
+    def _run_group(self, run, key, specs, notes, lock):
+        todo_id, uses = key
+        function = self.cfg.todo(todo_id).function
+        results = []
+        worker = None
+        for spec in specs:
+            if worker is None or worker.dead:
+                worker, message = self._start(run, todo_id, uses)
+                if message:
+                    with lock:
+                        notes.extend(m for m in message.splitlines() if m not in notes)
+                if worker is None:
+                    results.append(Result(spec.name, False, message))
+                    continue
+            tester = hidden.Tester(worker, package=self.package, reference_name=self.reference_name,
+                                   modules=self.modules, timeout=spec.timeout or self.timeout)
+            results.append(self._run_check(spec, tester, function))
+        if worker is not None:
+            worker.close()
+        return todo_id, results
+
+    def _run_check(self, spec, tester, function):
+        try:
+            spec.func(tester)
+        except hidden.CheckFailed as exc:
+            return Result(spec.name, False, str(exc) or "check failed")
+        except session.StudentError as exc:
+            return Result(spec.name, False, f"{function} {exc}")
+        except session.CallTimeout:
+            return Result(spec.name, False, f"{function} did not return within {tester._timeout:g} s (an endless loop?); "
+                                            "its process was stopped")
+        except session.WorkerDied as exc:
+            return Result(spec.name, False, f"while checking {function}: {exc}")
+        except session.BadReturn as exc:
+            return Result(spec.name, False, f"{function} {exc}")
+        except AssertionError as exc:
+            return Result(spec.name, False, str(exc) or "check failed")
+        except Exception as exc:  # noqa: BLE001 - a fault of the check or the reference, not the student's
+            print(f"coursekit grade: check {spec.name} failed inside the grader:\n{traceback.format_exc()}", file=sys.stderr)
+            return Result(spec.name, False, f"the check could not run ({type(exc).__name__}); tell your instructor")
+        return Result(spec.name, True)
+
+    def _check_code(self, run, notes):
+        groups = self._groups()
+        lock = threading.Lock()
+        by_todo = {t.id: [] for t in self.code_todos}
+        # The uid mode kills every process of the run's uid between workers: one worker at a time there.
+        jobs = 1 if self.iso.mode == "uid" else self.jobs
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(self._run_group, run, key, specs, notes, lock) for key, specs in groups.items()]
+            for future in futures:
+                todo_id, results = future.result()
+                by_todo[todo_id].extend(results)
+        return by_todo
+
+    # -- notebooks ----------------------------------------------------------------------------------
+
+    def _check_models(self, sub_root):
+        by_todo = {}
+        for todo in self.todos:
+            if todo.is_notebook:
+                by_todo[todo.id] = [models.Result(r.name, r.passed, r.message) for r in
+                                    models.grade_model(todo, sub_root, self.reference_name, self.data)]
+        return by_todo
+
+    def _cell_notes(self, sub_root):
+        notes = []
+        for todo in self.todos:
+            if todo.is_notebook:
+                path = sub_root / Path(todo.path).name
+                if path.is_file():
+                    notes.append(models.find_graded_cell(path, todo.name))
+        return notes
+
+    def _rerun_notebooks(self, run, sub_root):
+        """nbval over the submitted notebooks in the sandbox; (result line, ok) — informational only."""
+        names = [n for n in self.notebook_names if (sub_root / n).is_file()]
         if not names:
-            return RunRecords("notebooks")
-        args = ["--rootdir", str(kit), "-p", "nbval.plugin", "--nbval-lax", "--nbval-current-env",
-                f"--nbval-cell-timeout={self.limits.notebook_cell_timeout}", *names]
-        return self._pytest_run(work, kit, "notebooks", args, cwd=kit)
+            return "no notebooks to re-run", False
+        work = run.dir / "nb"
+        shutil.copytree(run.dir / "sub", work, dirs_exist_ok=True)
+        for name in names:
+            shutil.copyfile(sub_root / name, work / name)
+        if run.uid is not None:
+            for path, dirs, files in os.walk(work):
+                for name in [*dirs, *files]:
+                    os.chown(os.path.join(path, name), run.uid, run.uid, follow_symlinks=False)
+            os.chown(work, run.uid, run.uid)
+        argv = [self.iso.python, "-I", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "nbval.plugin",
+                "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={self.limits.notebook_cell_timeout}",
+                "--rootdir", str(work), *names]
+        env = run.env({"CS231N_DATASET": os.environ.get("CS231N_DATASET", "fashion_mnist")})
+        data_dirs = [d for d in self._data_dirs() if not str(d).startswith("/usr/")]
+        if data_dirs:
+            env["CS231N_DATA_DIR"] = str(data_dirs[0])
+        proc = run.spawn(argv, cwd=str(work), env=env, ro_extra=data_dirs, rw_extra=[work], stdout_to_stderr=True,
+                         timeout_cpu=self.limits.notebook_timeout)
+        try:
+            proc.wait(timeout=self.limits.notebook_timeout)
+        except subprocess.TimeoutExpired:
+            run.stop(proc)
+            return f"notebooks re-run: stopped after {self.limits.notebook_timeout} s", False
+        tail = proc.stderr_tail.text()
+        if proc.returncode == 71 and "coursekit.jail:" in tail:
+            return f"notebooks re-run: the sandbox could not start ({tail.strip().splitlines()[-1]})", False
+        summary = re.findall(r"^=*\s*(\d+ (?:passed|failed).*?) in [\d.]+s", tail, flags=re.M)
+        line = summary[-1] if summary else f"exit code {proc.returncode}"
+        return f"notebooks re-run with nbval (no points): {line}", proc.returncode == 0
 
-    # -- scoring ----------------------------------------------------------------------------------
+    def _data_dirs(self):
+        data_utils = __import__(f"{self.reference_name}.data_utils", fromlist=["_"])
+        dirs = []
+        for dataset in ("fashion_mnist", "cifar10", "mnist"):
+            try:
+                found = data_utils._find_dir(dataset)
+            except (FileNotFoundError, ValueError):
+                continue
+            if found and Path(found).is_dir():
+                dirs.append(Path(found).resolve())
+        return dirs
 
-    def _py_checks(self, todo, public, hidden):
-        checks = []
-        for records, patterns in ((public, todo.public), (hidden, todo.hidden)):
-            for pattern in patterns:
-                matched = [n for n in records.tests if node_matches(pattern, n)]
-                if not matched:
-                    checks.append(Check(pattern, False, records.missing_reason(pattern)))
-                for nodeid in matched:
-                    entry = records.tests[nodeid]
-                    checks.append(Check(nodeid, entry.get("ok", False), entry["message"] or "did not pass"))
-        return checks
+    # -- the whole grade ------------------------------------------------------------------------------
 
-    def _notebook_checks(self, todo, nb_records):
-        checks = []
-        name = Path(todo.path).name
-        by_cell = {
-            entry["props"].get("cell_id"): (nodeid, entry)
-            for nodeid, entry in nb_records.tests.items()
-            if nodeid.startswith(name + "::")
-        }
-        for cell_id in todo.cells:
-            if cell_id in by_cell:
-                nodeid, entry = by_cell[cell_id]
-                checks.append(Check(f"{nodeid} (cell {cell_id})", entry.get("ok", False), entry["message"] or "did not pass"))
+    def _private_paths(self):
+        return [self.ref.root / self.cfg.path.relative_to(self.ref.root), self.ref.root / self.cfg.hidden_tests,
+                self.ref.package_dir]
+
+    def check_submission(self, submission):
+        """{todo id: [Result]} and notes for one submission (zip or folder). Raises on an unusable one."""
+        notes = []
+        with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as tmp:
+            unpacked = Path(tmp) / "unpacked"
+            unpacked.mkdir()
+            submission = Path(submission)
+            if submission.is_dir():
+                copy_tree_no_symlinks(submission, unpacked)
+            elif submission.is_file():
+                safe_extract(submission, unpacked)
             else:
-                reason = nb_records.missing_reason(name) if nb_records.crash or nb_records.collect_errors else (
-                    f"cell id {cell_id} is not in {name}: keep the given cells (edit them, do not re-create them)")
-                checks.append(Check(f"{name} cell {cell_id}", False, reason))
-        values = {}
-        for nodeid, entry in nb_records.tests.items():
-            if nodeid.startswith(name + "::"):
-                for key, value in entry["props"].items():
-                    if key.startswith("RESULT "):
-                        values[key[len("RESULT "):]] = value
-        for result_name, threshold in todo.min_results.items():
-            value = values.get(result_name)
-            ok = value is not None and value >= threshold
-            got = "not printed" if value is None else f"{value:g}"
-            checks.append(Check(f"RESULT {result_name} >= {threshold:g}", ok, "" if ok else f"got {got}"))
-        return checks
+                raise FileNotFoundError(f"submission {submission} does not exist")
+            sub_root = self._locate(unpacked)
+            with sandbox.uid_slot(self.iso) as uid:
+                if self.iso.mode == "uid":
+                    leaks = sandbox.readable_by(uid, self._private_paths())
+                    if leaks:
+                        raise sandbox.IsolationError(
+                            f"uid {uid} can read {', '.join(leaks)}: make the reference tree readable by root only "
+                            "(chmod -R go-rwx) before grading in the uid mode"
+                        )
+                run = sandbox.Run(self.iso, uid, sandbox.Limits(memory_mb=self.limits.memory_mb))
+                try:
+                    notes += self._assemble(sub_root, run)
+                    if self.notebooks:
+                        (run.dir / "nb").mkdir()
+                    run.seal()
+                    by_todo = self._check_code(run, notes)
+                    if self.notebooks:
+                        notes.append(self._rerun_notebooks(run, sub_root)[0])
+                finally:
+                    run.close()
+            by_todo.update(self._check_models(sub_root))
+            notes += self._cell_notes(sub_root)
+        return by_todo, notes
 
-    def _score(self, todo, checks):
-        passed = sum(c.passed for c in checks)
-        score = round(todo.points * passed / len(checks), 2) if checks else 0.0
-        lines = [f"{passed}/{len(checks)} checks passed"]
-        for c in checks:
-            if not c.passed:
-                lines.append(f"FAILED {c.name}:\n{c.message.strip()}")
+    def _test_entry(self, todo, results):
+        passed = sum(r.passed for r in results)
+        score = round(todo.points * passed / len(results), 2) if results else 0.0
+        lines = [f"{passed}/{len(results)} checks passed"]
+        lines += [f"{'✓' if r.passed else '✗'} {r.name}" + ("" if r.passed else f": {r.message}") for r in results]
         output = "\n".join(lines)
         if len(output) > MAX_OUTPUT_PER_TODO:
             output = output[:MAX_OUTPUT_PER_TODO] + "\n[... cut ...]"
         return {
-            "name": todo.id,
+            "name": _friendly(todo),
             "score": score,
             "max_score": todo.points,
-            "status": "passed" if checks and passed == len(checks) else "failed",
+            "status": "passed" if results and passed == len(results) else "failed",
             "output": output,
             "visibility": "visible",
         }
 
-    def graded_todos(self):
-        return [t for t in self.todos if self.notebooks or not t.is_notebook]
-
-    def _all_failed(self, message):
-        return [
-            {"name": t.id, "score": 0.0, "max_score": t.points, "status": "failed", "output": message, "visibility": "visible"}
-            for t in self.graded_todos()
-        ]
-
-    # -- the whole grade --------------------------------------------------------------------------
-
     def grade(self, submission):
-        """Grade one submission (zip or folder); return the results dict. Never raises for a bad submission."""
+        """Grade one submission; return the results.json dict. Never raises for a bad or hostile submission."""
         start = time.monotonic()
         notes = list(self.base_notes)
         try:
-            by_todo = self.checks(submission, notes)
-            tests = [self._score(todo, by_todo[todo.id]) for todo in self.graded_todos()]
-        except (UnsafeArchiveError, FileNotFoundError, ValueError) as exc:
+            by_todo, more = self.check_submission(submission)
+            notes += more
+        except (UnsafeArchiveError, FileNotFoundError, zipfile.BadZipFile) as exc:
             notes.append(f"submission rejected: {exc}")
-            tests = self._all_failed(f"not graded: {exc}")
-        except Exception as exc:  # the grader must still write a results.json, whatever broke
-            notes.append(f"grader error: {exc!r}\n{traceback.format_exc(limit=5)}")
-            tests = self._all_failed(f"not graded because of a grader error: {exc!r}")
+            by_todo = {t.id: [Result("submission", False, f"not graded: {exc}")] for t in self.todos}
+        except sandbox.IsolationError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the grader must still write a results.json, whatever broke
+            print(f"coursekit grade: grader error:\n{traceback.format_exc()}", file=sys.stderr)
+            notes.append(f"grader error ({type(exc).__name__}): nothing was graded; tell your instructor")
+            by_todo = {t.id: [Result("grader", False, "not graded because of a grader error")] for t in self.todos}
+        tests = [self._test_entry(t, by_todo.get(t.id, [])) for t in self.todos]
         score = round(sum(t["score"] for t in tests), 2)
         max_score = sum(t["max_score"] for t in tests)
-        if not self.notebooks:
-            skipped = sum(t.points for t in self.todos if t.is_notebook)
-            if skipped:
-                notes.append(f"notebooks not run (--no-notebooks): {skipped:g} points of notebook TODOs not graded")
-        summary = [f"{self.assignment}: {score:g} / {max_score:g} points"]
-        summary.append(f"sandbox: {sandbox.describe_capabilities()}")
-        summary += notes
+        summary = [f"{self.assignment}: {score:g} / {max_score:g} points", self.iso.describe(), *notes]
         return {
             "score": score,
             "execution_time": round(time.monotonic() - start, 1),
@@ -386,43 +458,6 @@ class Grader:
             "visibility": "visible",
             "stdout_visibility": "hidden",
             "tests": tests,
-        }
-
-    def checks(self, submission, notes):
-        """Run every check of every graded TODO on `submission`: {todo id: [Check]}. Raises on a bad submission."""
-        work = Path(tempfile.mkdtemp(prefix="coursekit-grade-"))
-        try:
-            os.chmod(work, 0o711)
-            return self._checks_in(Path(submission), work, notes)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-
-    def _checks_in(self, submission, work, notes):
-        unpacked = work / "unpacked"
-        unpacked.mkdir(mode=0o700)
-        if submission.is_dir():
-            copy_tree_no_symlinks(submission, unpacked)
-        elif submission.is_file():
-            safe_extract(submission, unpacked)
-        else:
-            raise FileNotFoundError(f"submission {submission} does not exist")
-        kit = work / "kit"
-        notes += self._assemble(self._locate(unpacked), kit)
-        for sub in ("reports", "home", "home/tmp", "runner"):
-            (work / sub).mkdir(mode=0o755)
-        shutil.copyfile(pytest_plugin.__file__, work / "runner" / f"{PLUGIN_MODULE}.py")
-        (work / "runner" / "pytest.ini").write_text(INI)
-        _chown_tree(kit, self.ids)
-        _chown_tree(work / "home", self.ids)
-        public = self._public(work, kit)
-        hidden = self._hidden(work, kit)
-        nb_records = self._notebooks(work, kit) if self.notebooks and any(t.is_notebook for t in self.todos) else None
-        for records in (public, hidden, nb_records):
-            if records is not None and records.crash:
-                notes.append(f"{records.label} run: {records.crash}")
-        return {
-            todo.id: self._notebook_checks(todo, nb_records) if todo.is_notebook else self._py_checks(todo, public, hidden)
-            for todo in self.graded_todos()
         }
 
 
@@ -455,29 +490,30 @@ def detect_assignment(cfg, submission):
     raise ValueError(f"cannot tell which assignment {submission} is for; pass --assignment")
 
 
-def main(*, submission, results="results.json", root=None, config=None, assignment=None, notebooks=True,
-         base=None, test_timeout=None):
+def _failed_results(message):
+    return {"score": 0.0, "execution_time": 0.0, "output": message, "visibility": "visible",
+            "stdout_visibility": "hidden", "tests": []}
+
+
+def main(*, submission, results="results.json", root=None, config=None, assignment=None, notebooks=False,
+         isolation="auto", require_isolation=False, jobs=2, base=None, test_timeout=None, worker_python=None,
+         worker_uid_base=sandbox.DEFAULT_UID_BASE):
     results_path = Path(results)
     try:
         ref = Reference(root, config)
         assignment = assignment or detect_assignment(ref.config, submission)
-        with Grader(ref, assignment, notebooks=notebooks, base=base, test_timeout=test_timeout) as grader:
+        with Grader(ref, assignment, notebooks=notebooks, isolation=isolation, require_isolation=require_isolation,
+                    jobs=jobs, base=base, test_timeout=test_timeout, worker_python=worker_python,
+                    worker_uid_base=worker_uid_base) as grader:
             outcome = grader.grade(submission)
-    except Exception as exc:  # a config or set-up error: still hand Gradescope a valid, failing result
-        outcome = {
-            "score": 0.0,
-            "execution_time": 0.0,
-            "output": f"grader error, nothing was graded: {exc}",
-            "visibility": "visible",
-            "stdout_visibility": "hidden",
-            "tests": [],
-        }
-        write_results(results_path, outcome)
-        print(f"error: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - a config, set-up or isolation error: still hand over a valid result
+        write_results(results_path, _failed_results(f"grader error, nothing was graded: {exc}"))
+        print(f"coursekit grade: error: {exc}", file=sys.stderr)
         return 2
     write_results(results_path, outcome)
     max_score = sum(t["max_score"] for t in outcome["tests"])
     print(f"{submission}: {outcome['score']:g} / {max_score:g} -> {results_path}")
+    print(outcome["output"].splitlines()[1])
     for test in outcome["tests"]:
         print(f"  {test['status']:6}  {test['score']:g}/{test['max_score']:g}  {test['name']}")
     return 0

@@ -22,8 +22,8 @@ def _grade_one(submission, assignment, base, results, common, notebooks):
     argv = [sys.executable, "-m", "coursekit", "grade", str(submission), "--results", str(results),
             "--assignment", assignment, "--base", str(base)]
     argv += [arg for key in ("root", "config") if common[key] for arg in (f"--{key}", str(common[key]))]
-    if not notebooks:
-        argv.append("--no-notebooks")
+    if notebooks:
+        argv.append("--notebooks")
     proc = subprocess.run(argv, capture_output=True, text=True)
     try:
         return json.loads(Path(results).read_text(encoding="utf-8")), ""

@@ -1,6 +1,10 @@
 """The reference tree: where it is, its config, and every student region in it."""
 
+import hashlib
+import importlib
+import importlib.util
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +67,34 @@ class Reference:
         self.package_dir = self.root / self.config.package
         if not self.package_dir.is_dir():
             raise FileNotFoundError(f"package folder {self.package_dir} is missing; check [course] package")
+
+    def load_package(self):
+        """Import the reference package into the grader under a private name; return that name.
+
+        The package's modules import each other relatively, so it works under any name, and a `cs231n`
+        installed elsewhere (a student kit, say) can never stand in for it."""
+        digest = hashlib.sha1(str(self.package_dir).encode()).hexdigest()[:10]
+        name = f"_coursekit_reference_{digest}"
+        if name not in sys.modules:
+            spec = importlib.util.spec_from_file_location(
+                name, self.package_dir / "__init__.py", submodule_search_locations=[str(self.package_dir)]
+            )
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+        return name
+
+    def package_modules(self):
+        """Dotted module names of the package relative to it: 'layers', 'classifiers.fc_net', ..."""
+        out = []
+        for rel in self.package_files():
+            if rel.endswith(".py"):
+                parts = Path(rel).with_suffix("").parts[1:]
+                if parts and parts[-1] == "__init__":
+                    parts = parts[:-1]
+                if parts:
+                    out.append(".".join(parts))
+        return out
 
     def package_files(self):
         """Shipped package files, relative to the root, sorted."""

@@ -1,308 +1,545 @@
-"""Run untrusted code in a child process with limits.
+"""Where student code runs: three isolation modes, chosen by what the grading machine allows.
 
-Every child gets, in `preexec_fn` (so before the first line of Python runs in it):
+- namespaces (root with CAP_SYS_ADMIN, e.g. a VM or an instructor's machine as root): new PID, mount,
+  network, IPC and UTS namespaces; the program sees an allowlist of read-only folders (the system's
+  libraries, the interpreter and its packages, the run's own folders) plus a private /tmp; nothing it
+  starts outlives it; only loopback networking. See jail.py.
+- uid (root in a container without CAP_SYS_ADMIN, as Gradescope runs Docker): a dedicated unprivileged
+  uid per grading slot that can run the interpreter (the autograder's setup arranges it); the reference,
+  hidden checks and results stay root-only (checked before grading); every process of that uid is
+  killed and its files in the shared temporary folders removed after each run.
+- none (no root, an instructor's laptop): the same user; honest submissions grade the same, but nothing
+  stops a hostile one. The grader says so in its output; `--require-isolation` refuses instead.
 
-- resource limits: address space (memory bombs raise MemoryError), CPU seconds, file size (a print loop
-  into a capture file is stopped), no core dumps, and a process count once it runs as an unprivileged user;
-- its own session, so the wall-clock timeout kills the whole process group (kernels, forks);
-- when the grader runs as root (Gradescope does): a new network namespace with only a loopback interface
-  (Jupyter kernels talk over loopback; nothing outside is reachable), a private mount namespace in which
-  the reference tree is covered by an empty read-only tmpfs (the solutions and hidden tests cannot be
-  read), and, unless the caller keeps root for a first phase, the user `nobody`.
-
-Without root none of the namespace or user steps are possible: the child then gets an environment whose
-proxies point nowhere, and the pytest plugin's socket guard refuses connections outside loopback.
-`capabilities()` says which protections this machine gives.
-
-The child's output is read with a byte cap (the head is kept, the rest drained and counted), so megabytes
-of prints cannot fill the grader's memory.
+`detect()` picks the strongest mode that works here (or checks the one asked for), `Run` holds one run's
+folders and spawns programs in it through `python -I -m coursekit.jail`.
 """
 
-import ctypes
+import contextlib
 import fcntl
+import json
 import os
-import pwd
-import resource
-import select
+import shutil
 import signal
-import socket
-import struct
 import subprocess
 import sys
+import sysconfig
+import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWNET = 0x40000000
-MS_RDONLY = 0x1
-MS_REC = 0x4000
-MS_REMOUNT = 0x20
-MS_BIND = 0x1000
-MS_PRIVATE = 0x40000
-PR_CAPBSET_DROP = 24
-PR_SET_NO_NEW_PRIVS = 38
-SIOCGIFFLAGS = 0x8913
-SIOCSIFFLAGS = 0x8914
-IFF_UP = 0x1
-UNPRIVILEGED_USER = "nobody"
-# Addresses no proxy listens on: a library honouring the proxy variables fails at once instead of reaching out.
-DEAD_PROXY = "http://127.0.0.1:9"
+MODES = ("namespaces", "uid", "none")
+DEFAULT_UID_BASE = 47000
+SLOTS = 16
+SLOT_DIR = "/run/coursekit-slots"
+SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue", "/run/lock")
+
+
+class IsolationError(RuntimeError):
+    """The isolation asked for is not available here; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
 class Limits:
     memory_mb: int = 4096
     cpu_seconds: int = 3600
-    file_mb: int = 256
-    nproc: int = 512
+    file_mb: int = 64
+    nproc: int = 128
+    tmp_mb: int = 128
 
 
 @dataclass
-class Result:
-    returncode: int
-    output: str
-    elapsed: float
-    timed_out: bool = False
-    truncated_bytes: int = 0
+class Isolation:
+    mode: str
+    python: str = sys.executable
+    uid_base: int = DEFAULT_UID_BASE
     notes: list = field(default_factory=list)
 
-    def describe_exit(self):
-        if self.timed_out:
-            return f"killed after the wall-clock limit ({self.elapsed:.0f} s)"
-        if self.returncode < 0:
-            sig = signal.Signals(-self.returncode).name
-            hint = {"SIGKILL": " (memory or time limit?)", "SIGXCPU": " (CPU-time limit)", "SIGXFSZ": " (file-size limit: too much output?)"}
-            return f"killed by {sig}{hint.get(sig, '')}"
-        return f"exit code {self.returncode}"
+    def describe(self):
+        if self.mode == "namespaces":
+            return ("isolation: namespaces (own PID, mount, network namespaces; read-only allowlist file system; "
+                    f"unprivileged uid {self.uid_base}+; nothing outlives a run)")
+        if self.mode == "uid":
+            return (f"isolation: uid (no namespaces here; dedicated unprivileged uid {self.uid_base}+; reference, hidden "
+                    "checks and results readable by root only; every process of the uid killed after each run; "
+                    "the network is not isolated)")
+        return ("isolation: none (not root: student code runs as the grader's user; fine for honest submissions, "
+                "but untrusted submissions need the namespaces or uid mode: grade as root)")
 
 
-def _libc():
-    return ctypes.CDLL(None, use_errno=True)
+def _launcher():
+    """argv and environment of the launcher (jail.py), run by the grader's own interpreter in isolated mode."""
+    package_parent = str(Path(__file__).resolve().parent.parent)
+    code = "import sys; sys.path.insert(0, sys.argv[1]); import coursekit.jail; coursekit.jail.main()"
+    return [sys.executable, "-I", "-c", code, package_parent], {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 
 
-def _check(ret, what):
-    if ret != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
-def _loopback_up():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        flags = struct.unpack("16sh", fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sh22x", b"lo", 0))[:18])[1]
-        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh22x", b"lo", flags | IFF_UP))
-
-
-def _isolate(no_network, mounts, hide_paths, writable):
-    libc = _libc()
-    flags = (CLONE_NEWNET if no_network else 0) | (CLONE_NEWNS if mounts else 0)
-    if flags:
-        _check(libc.unshare(flags), "unshare")
-    if no_network:
-        _loopback_up()
-    if mounts:
-        _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
-        for path in hide_paths:
-            _check(
-                libc.mount(b"tmpfs", os.fsencode(path), b"tmpfs", MS_RDONLY, b"size=4k,mode=0555"),
-                f"mount tmpfs over {path}",
-            )
-        # Only the run's own folders stay writable: the rest of the root file system is read-only and
-        # /dev/shm is a fresh private tmpfs, so nothing can be written outside them.
-        for path in writable:
-            _check(libc.mount(os.fsencode(path), os.fsencode(path), None, MS_BIND | MS_REC, None), f"bind {path}")
-        _check(libc.mount(b"none", b"/", None, MS_REMOUNT | MS_BIND | MS_RDONLY, None), "remount / read-only")
-        if os.path.isdir("/dev/shm"):
-            _check(libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", 0, b"size=256m"), "mount tmpfs over /dev/shm")
-
-
-def _drop_capabilities():
-    """Stay uid 0 but keep no capability after exec: no unmounting the hidden paths, no DAC override."""
-    libc = _libc()
-    cap = 0
-    while libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0:
-        cap += 1
-    _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
-
-
-def nobody_ids():
-    """(uid, gid) of the user `nobody` when the grader is root, else None."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        entry = pwd.getpwnam(UNPRIVILEGED_USER)
-    except KeyError:
-        return None
-    return entry.pw_uid, entry.pw_gid
-
-
-def unprivileged_ids():
-    """(uid, gid) the children should run as, or None when they cannot switch user here."""
-    return nobody_ids() if capabilities()["unprivileged_user"] else None
-
-
-def drop_privileges(ids):
-    uid, gid = ids
-    os.setgroups([])
-    os.setgid(gid)
-    os.setuid(uid)
-
-
-def _preexec(limits, no_network, mounts, hide_paths, writable, drop_ids):
-    def fn():
-        mem = limits.memory_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
-        fsize = limits.file_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if no_network or mounts:
-            _isolate(no_network, mounts, hide_paths, writable)
-        if drop_ids:
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.nproc, limits.nproc))
-            drop_privileges(drop_ids)
-        elif os.geteuid() == 0 and mounts:
-            _drop_capabilities()
-
-    return fn
-
-
-def _probe(flag):
-    def fn():
-        _check(_libc().unshare(flag), "unshare")
-        if flag == CLONE_NEWNET:
-            _loopback_up()
-
-    return fn
-
-
-def _interpreter_usable_by(ids):
-    """Whether the unprivileged user can run this Python with its test packages (not so under /root/.pyenv)."""
-    try:
-        subprocess.run(
-            [sys.executable, "-c", "import pytest"],
-            preexec_fn=lambda: drop_privileges(ids),
-            cwd="/",
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
-        return True
-    except (OSError, subprocess.SubprocessError):
-        return False
+def _run_jail(spec, timeout=60):
+    """Run the launcher to completion (probes); return (returncode, stderr)."""
+    argv, env = _launcher()
+    proc = subprocess.run(argv, input=json.dumps(spec).encode(), capture_output=True, timeout=timeout, env=env)
+    return proc.returncode, proc.stderr.decode(errors="replace")
 
 
 @cache
-def capabilities():
-    """Which protections work here: {'network_namespace', 'mount_namespace', 'unprivileged_user'} -> bool."""
-    ids = nobody_ids()
-    caps = {
-        "network_namespace": False,
-        "mount_namespace": False,
-        "unprivileged_user": ids is not None and _interpreter_usable_by(ids),
-    }
-    if os.geteuid() == 0:
-        for key, flag in (("network_namespace", CLONE_NEWNET), ("mount_namespace", CLONE_NEWNS)):
-            try:
-                subprocess.run(["true"], preexec_fn=_probe(flag), check=True, timeout=30)
-                caps[key] = True
-            except (OSError, subprocess.SubprocessError):
-                caps[key] = False
-    return caps
+def interpreter_paths(python=sys.executable):
+    """Folders the worker interpreter needs, read-only: its prefixes and the real folder of its binary."""
+    code = ("import json, sys, sysconfig; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, "
+            "sys.base_exec_prefix, sysconfig.get_paths()['purelib'], sysconfig.get_paths()['platlib']]))")
+    if python == sys.executable:
+        paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                 sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    else:
+        paths = json.loads(subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, check=True).stdout)
+    paths.append(str(Path(os.path.realpath(python)).parent))
+    out = []
+    for p in sorted({os.path.realpath(p) for p in paths}):
+        if not any(p.startswith(q + os.sep) for q in out):
+            out.append(p)
+    return tuple(out)
 
 
-def describe_capabilities():
-    caps = capabilities()
-    parts = [
-        "network: " + ("own network namespace (loopback only)" if caps["network_namespace"] else "proxy variables + socket guard"),
-        "files: " + ("reference tree hidden by a mount namespace" if caps["mount_namespace"] else "reference tree not hidden (not root)"),
-        "user: " + (UNPRIVILEGED_USER if caps["unprivileged_user"] else f"uid {os.geteuid()} ({_why_no_user()})"),
-    ]
-    return "; ".join(parts)
+def system_paths():
+    """(read-only folders, symlinks) of the system every program needs."""
+    ro, links = [], {}
+    for p in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
+        if os.path.islink(p):
+            links[p] = os.readlink(p)
+        elif os.path.isdir(p):
+            ro.append(p)
+    for p in ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/ssl/certs/ca-certificates.crt"):
+        if os.path.isfile(p):
+            ro.append(p)
+    return ro, links
 
 
-def _why_no_user():
-    if nobody_ids() is None:
-        return "not root or no user nobody"
-    return f"user {UNPRIVILEGED_USER} cannot run {sys.executable}"
-
-
-def child_env(base, home):
-    """A small environment: no credentials or plugin variables of the grader's, proxies pointing nowhere."""
-    env = {k: v for k, v in base.items() if k in ("PATH", "LANG", "LC_ALL", "TZ", "CS231N_DATASET", "SYSTEMROOT")}
-    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
-    for key in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        env[key] = DEAD_PROXY
-    env.update(
-        {
-            "no_proxy": "localhost,127.0.0.1",
-            "HOME": str(home),
-            "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": str(home / "mpl"),
-            "JUPYTER_RUNTIME_DIR": str(home / "jupyter-runtime"),
-            "JUPYTER_DATA_DIR": str(home / "jupyter-data"),
-            "IPYTHONDIR": str(home / "ipython"),
-            "TMPDIR": str(home / "tmp"),
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+def _probe_namespaces():
+    with tempfile.TemporaryDirectory(prefix="coursekit-probe-") as tmp:
+        os.chmod(tmp, 0o755)
+        root = Path(tmp) / "root"
+        root.mkdir()
+        ro, links = system_paths()
+        spec = {
+            "mode": "namespaces", "root": str(root), "ro": ro + list(interpreter_paths()), "symlinks": links,
+            "uid": DEFAULT_UID_BASE, "gid": DEFAULT_UID_BASE, "tmp_mb": 1, "memory_mb": 1024, "cpu_seconds": 30,
+            "file_mb": 1, "nproc": 64, "cwd": "/tmp", "env": {"PATH": "/usr/bin:/bin"},
+            "argv": [sys.executable, "-I", "-c", "import os, sys; sys.exit(0 if os.getpid() == 1 and os.getuid() != 0 else 3)"],
         }
-    )
-    return env
-
-
-def run(argv, *, cwd, env, timeout, limits=Limits(), output_cap=400_000, hide_paths=(), writable=(), drop_user=True):
-    """Run `argv` in the sandbox; return a Result.
-
-    `hide_paths` are covered by an empty tmpfs, everything but `writable` is read-only (both need root);
-    `drop_user=False` keeps uid 0 for a first phase (the pytest plugin drops it after collection)."""
-    caps = capabilities()
-    no_network = caps["network_namespace"]
-    mounts = caps["mount_namespace"]
-    hide = tuple(str(p) for p in hide_paths if os.path.isdir(p)) if mounts else ()
-    drop_ids = unprivileged_ids() if drop_user else None
-    start = time.monotonic()
-    proc = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        preexec_fn=_preexec(limits, no_network, mounts, hide, tuple(str(p) for p in writable), drop_ids),
-    )
-    head = bytearray()
-    dropped = 0
-    timed_out = False
-    deadline = start + timeout
-    fd = proc.stdout.fileno()
-    os.set_blocking(fd, False)
-    try:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                timed_out = True
-                break
-            ready, _, _ = select.select([fd], [], [], min(remaining, 1.0))
-            if not ready:
-                if proc.poll() is not None:
-                    break
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            room = output_cap - len(head)
-            head += chunk[: max(room, 0)]
-            dropped += max(len(chunk) - max(room, 0), 0)
-    finally:
-        # Kill the whole group: forks and kernels the child left behind must not outlive the run.
         try:
+            code, err = _run_jail(spec)
+        except (OSError, subprocess.SubprocessError) as exc:
+            return f"the namespace probe failed to run ({exc})"
+        return "" if code == 0 else f"namespaces are not available here ({err.strip().splitlines()[-1:] or code})"
+
+
+@cache
+def _namespaces_problem():
+    if os.geteuid() != 0:
+        return "not root"
+    return _probe_namespaces()
+
+
+def _uid_can_run(python, uid):
+    """'' when `uid` can run `python` with numpy, else why not."""
+    spec = {"mode": "uid", "uid": uid, "gid": uid, "memory_mb": 2048, "cpu_seconds": 60, "file_mb": 1, "nproc": 64,
+            "cwd": "/", "env": {"PATH": "/usr/bin:/bin"},
+            "argv": [python, "-I", "-c", "import numpy"]}
+    try:
+        code, err = _run_jail(spec)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return str(exc)
+    kill_uid(uid)
+    return "" if code == 0 else (err.strip().splitlines() or [f"exit {code}"])[-1]
+
+
+def detect(requested="auto", *, require=False, python=None, uid_base=DEFAULT_UID_BASE):
+    """The isolation to grade with: the strongest available, or `requested` (raising if it is not available)."""
+    if requested not in ("auto", *MODES):
+        raise IsolationError(f"unknown isolation {requested!r}; use auto, {', '.join(MODES)}")
+    python = python or sys.executable
+    if requested == "none" or (requested == "auto" and os.geteuid() != 0):
+        if require:
+            raise IsolationError(
+                "--require-isolation: student code would run unisolated as "
+                + ("this user (not root)" if os.geteuid() != 0 else "root, because --isolation none was asked")
+                + "; grade as root so the namespaces or uid mode can be used"
+            )
+        return Isolation("none", python, uid_base)
+    if os.geteuid() != 0:
+        raise IsolationError(f"--isolation {requested} needs root; run the grader as root (or use --isolation none)")
+    if requested in ("auto", "namespaces"):
+        problem = _namespaces_problem()
+        if not problem and python == sys.executable:
+            return Isolation("namespaces", python, uid_base)
+        if requested == "namespaces":
+            raise IsolationError(problem or "the namespaces mode runs the grader's own interpreter; drop --worker-python")
+    problem = _uid_can_run(python, uid_base)
+    if problem:
+        raise IsolationError(
+            f"the worker uid {uid_base} cannot run {python} ({problem}); the autograder's setup must install Python "
+            "and its packages where every user can read them (e.g. /usr/bin/python3 with pip packages installed "
+            "system-wide) or pass --worker-python; student code is never run as root"
+        )
+    return Isolation("uid", python, uid_base)
+
+
+# -- the uid mode: slots, killing, cleaning --------------------------------------------------------
+
+
+@contextlib.contextmanager
+def uid_slot(iso):
+    """A uid no other grading process on this machine uses now (a lock per slot under /run)."""
+    if iso.mode == "none":
+        yield None
+        return
+    os.makedirs(SLOT_DIR, mode=0o700, exist_ok=True)
+    for slot in range(SLOTS):
+        fh = open(os.path.join(SLOT_DIR, f"slot-{slot}.lock"), "w")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            continue
+        uid = iso.uid_base + slot
+        try:
+            if iso.mode == "uid":
+                kill_uid(uid)
+                clean_uid_files(uid)
+            yield uid
+        finally:
+            if iso.mode == "uid":
+                kill_uid(uid)
+                clean_uid_files(uid)
+            fh.close()
+        return
+    raise IsolationError(f"all {SLOTS} grading slots are busy; run fewer graders at once")
+
+
+def _processes_of(uid):
+    """Live processes of `uid` (zombies, already dead and waiting for a parent to reap them, do not count)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid != uid:
+                    continue
+                with open(f"/proc/{entry}/stat") as fh:
+                    state = fh.read().rsplit(")", 1)[1].split()[0]
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+            if state not in ("Z", "X"):
+                pids.append(int(entry))
+    return pids
+
+
+def kill_uid(uid):
+    """Kill every process of `uid`: a helper that becomes `uid` sends SIGKILL to everything it may signal."""
+    for _ in range(50):
+        if not _processes_of(uid):
+            return
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setgroups([])
+                os.setgid(uid)
+                os.setuid(uid)
+                os.kill(-1, signal.SIGKILL)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        time.sleep(0.02)
+    raise IsolationError(f"processes of uid {uid} survive SIGKILL: {_processes_of(uid)[:5]}")
+
+
+def clean_uid_files(uid):
+    """Remove what `uid` left in the machine's shared temporary folders."""
+    for top in SHARED_TMP:
+        if not os.path.isdir(top):
+            continue
+        for dirpath, dirnames, filenames in os.walk(top, topdown=True):
+            for name in list(dirnames):
+                path = os.path.join(dirpath, name)
+                try:
+                    if os.lstat(path).st_uid == uid:
+                        shutil.rmtree(path, ignore_errors=True)
+                        dirnames.remove(name)
+                except FileNotFoundError:
+                    dirnames.remove(name)
+            for name in filenames:
+                path = os.path.join(dirpath, name)
+                with contextlib.suppress(FileNotFoundError):
+                    if os.lstat(path).st_uid == uid:
+                        os.unlink(path)
+    _remove_sysv_ipc(uid)
+
+
+def _remove_sysv_ipc(uid):
+    for kind, flag in (("shm", "-m"), ("sem", "-s"), ("msg", "-q")):
+        path = f"/proc/sysvipc/{kind}"
+        if not os.path.exists(path) or not shutil.which("ipcrm"):
+            continue
+        with open(path) as fh:
+            lines = fh.read().splitlines()[1:]
+        for line in lines:
+            fields = line.split()
+            # Columns: key id perms ... uid is the 8th field for shm, 5th for sem and msg (after perms).
+            ident = fields[1]
+            owner = fields[7] if kind == "shm" else fields[4] if kind == "sem" else fields[7]
+            if owner == str(uid):
+                subprocess.run(["ipcrm", flag, ident], capture_output=True)
+
+
+def readable_by(uid, paths):
+    """The paths of `paths` that `uid` can open or list (a helper process tries as that uid)."""
+    paths = [str(p) for p in paths]
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            found = []
+            for p in paths:
+                try:
+                    if os.path.isdir(p):
+                        os.listdir(p)
+                    else:
+                        with open(p, "rb") as fh:
+                            fh.read(1)
+                    found.append(p)
+                except OSError:
+                    pass
+            os.write(write_fd, json.dumps(found).encode())
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as fh:
+        data = fh.read()
+    os.waitpid(pid, 0)
+    return json.loads(data or b"[]")
+
+
+# -- control groups: one memory and process budget for everything a run starts ---------------------
+
+
+def _own_cgroups():
+    """{controller or '' (v2): path of this process's cgroup} from /proc/self/cgroup."""
+    out = {}
+    with contextlib.suppress(OSError), open("/proc/self/cgroup") as fh:
+        for line in fh:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            for controller in controllers.split(",") if controllers else [""]:
+                out[controller] = path
+    return out
+
+
+class Cgroups:
+    """Best effort: a fresh memory and pids cgroup (v2, or v1 hierarchies) for one run.
+
+    RLIMIT_AS and RLIMIT_NPROC bound each process; only a cgroup bounds the sum, so a fork bomb whose
+    children each allocate cannot take the machine's memory. Where cgroups are not writable (containers
+    usually), the rlimits alone apply and `active` is False."""
+
+    def __init__(self, memory_mb, pids, enabled=True):
+        self.dirs = []
+        if not enabled or os.geteuid() != 0:
+            return
+        own = _own_cgroups()
+        name = f"coursekit-{os.getpid()}-{id(self):x}"
+        v2 = Path("/sys/fs/cgroup")
+        if "" in own and (v2 / "cgroup.controllers").is_file():
+            parent = v2 / own[""].lstrip("/")
+            enabled = (parent / "cgroup.subtree_control").read_text().split() if (parent / "cgroup.subtree_control").exists() else []
+            if {"memory", "pids"} <= set(enabled):
+                self._make(parent / name, {"memory.max": memory_mb * 2**20, "pids.max": pids, "memory.swap.max": 0})
+                return
+        for controller, settings in (("memory", {"memory.limit_in_bytes": memory_mb * 2**20}), ("pids", {"pids.max": pids})):
+            if controller in own and (v2 / controller).is_dir():
+                self._make(v2 / controller / own[controller].lstrip("/") / name, settings)
+
+    def _make(self, path, settings):
+        try:
+            path.mkdir()
+        except OSError:
+            return
+        self.dirs.append(path)
+        for key, value in settings.items():
+            with contextlib.suppress(OSError):
+                (path / key).write_text(str(value))
+
+    @property
+    def active(self):
+        return bool(self.dirs)
+
+    def procs_files(self):
+        return [str(d / "cgroup.procs") for d in self.dirs]
+
+    def remove(self):
+        for path in self.dirs:
+            for _ in range(50):
+                try:
+                    path.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.05)
+        self.dirs = []
+
+
+# -- one run: its folders, and programs spawned in it -------------------------------------------------
+
+
+class _Tail:
+    """The last bytes a program wrote to stderr, read by a thread so the program never blocks on it."""
+
+    def __init__(self, stream, keep=8192):
+        self.data = bytearray()
+        self.keep = keep
+        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _read(self, stream):
+        with stream:
+            for chunk in iter(lambda: stream.read1(65536), b""):
+                self.data += chunk
+                del self.data[: max(0, len(self.data) - self.keep)]
+
+    def text(self, wait=1.0):
+        self.thread.join(wait)
+        return self.data.decode("utf-8", errors="replace")
+
+
+def _drain(stream):
+    return _Tail(stream)
+
+
+class Run:
+    """The folders of one graded submission and the programs started in them.
+
+    Folders (under a fresh temporary folder): `runtime/` (the worker's code), `sub/` (the submission's
+    package as graded), `fallback/` (the release's package), `home/` (the program's writable home in the
+    uid and none modes), `root/` (the mount point of the new root in the namespaces mode).
+    """
+
+    def __init__(self, iso, uid, limits=Limits()):
+        self.iso = iso
+        self.uid = uid
+        self.limits = limits
+        self.dir = Path(tempfile.mkdtemp(prefix="coursekit-run-"))
+        for name in ("runtime", "sub", "fallback", "root", "home"):
+            (self.dir / name).mkdir()
+        self.procs = []
+        self.cgroups = Cgroups(limits.memory_mb, limits.nproc, enabled=iso.mode != "none")
+
+    def seal(self):
+        """Make the run's folders readable by its uid only (and root), the home writable by it."""
+        if self.iso.mode == "none" or self.uid is None:
+            return
+        gid = self.uid
+        for path, _dirs, files in os.walk(self.dir):
+            if Path(path) == self.dir / "home":
+                continue
+            os.chown(path, 0, gid)
+            os.chmod(path, 0o750)
+            for name in files:
+                p = os.path.join(path, name)
+                os.chown(p, 0, gid, follow_symlinks=False)
+                os.chmod(p, 0o640 if not os.access(p, os.X_OK) else 0o750)
+        home = self.dir / "home"
+        for path, dirs, files in os.walk(home):
+            for name in [*dirs, *files]:
+                os.chown(os.path.join(path, name), self.uid, gid, follow_symlinks=False)
+        os.chown(home, self.uid, gid)
+        os.chmod(home, 0o700)
+
+    def env(self, extra=None):
+        home = "/tmp/home" if self.iso.mode == "namespaces" else str(self.dir / "home")
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "HOME": home,
+            "TMPDIR": home,
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": home + "/.mpl",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            "JUPYTER_PLATFORM_DIRS": "1",
+        }
+        env.update(extra or {})
+        return env
+
+    def path(self, name):
+        """Where folder `name` of the run appears to the spawned program."""
+        if self.iso.mode == "namespaces":
+            return f"/run/{name}"
+        return str(self.dir / name)
+
+    def spawn(self, argv, *, pass_fds=(), env=None, cwd=None, ro_extra=(), rw_extra=(), timeout_cpu=None,
+              stdout_to_stderr=False):
+        """Start `argv` sandboxed; return the Popen of the launcher (kill it to end everything).
+
+        The program's stderr (and its stdout with `stdout_to_stderr`) is read by a thread that keeps its
+        last bytes: `proc.stderr_tail.text()`."""
+        lim = self.limits
+        spec = {
+            "mode": self.iso.mode,
+            "uid": self.uid if self.uid is not None else os.getuid(),
+            "gid": self.uid if self.uid is not None else os.getgid(),
+            "memory_mb": lim.memory_mb, "cpu_seconds": timeout_cpu or lim.cpu_seconds, "file_mb": lim.file_mb,
+            "nproc": lim.nproc, "tmp_mb": lim.tmp_mb,
+            "argv": list(argv), "env": env or self.env(), "keep_fds": list(pass_fds),
+            "stdout": "stderr" if stdout_to_stderr else "null",
+            "cgroups": self.cgroups.procs_files(),
+        }
+        if self.iso.mode == "namespaces":
+            ro, links = system_paths()
+            spec.update(
+                root=str(self.dir / "root"),
+                ro=ro + list(interpreter_paths(self.iso.python)) + [str(p) for p in ro_extra],
+                ro_at={str(self.dir / n): f"/run/{n}" for n in ("runtime", "sub", "fallback")},
+                rw_at={str(p): str(p) for p in rw_extra},
+                symlinks=links,
+                tmp_dirs=["/tmp/home"],
+                cwd=cwd or "/tmp/home",
+            )
+        else:
+            spec["cwd"] = cwd or str(self.dir / "home")
+        launcher, launcher_env = _launcher()
+        proc = subprocess.Popen(
+            launcher, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            pass_fds=pass_fds, env=launcher_env, start_new_session=True,
+        )
+        proc.stdin.write(json.dumps(spec).encode())
+        proc.stdin.close()
+        proc.stderr_tail = _drain(proc.stderr)
+        self.procs.append(proc)
+        return proc
+
+    def stop(self, proc):
+        """End a spawned program and everything it started."""
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.stdout.close()
-        returncode = proc.wait()
-    output = head.decode("utf-8", errors="replace")
-    if dropped:
-        output += f"\n[... {dropped} more bytes of output dropped ...]\n"
-    return Result(returncode, output, time.monotonic() - start, timed_out, dropped)
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        proc.wait()
+        if self.iso.mode == "uid" and self.uid is not None:
+            kill_uid(self.uid)
+
+    def close(self):
+        for proc in self.procs:
+            if proc.poll() is None:
+                self.stop(proc)
+        if self.iso.mode == "uid" and self.uid is not None:
+            kill_uid(self.uid)
+            clean_uid_files(self.uid)
+        self.cgroups.remove()
+        shutil.rmtree(self.dir, ignore_errors=True)

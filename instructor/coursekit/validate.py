@@ -1,47 +1,58 @@
-"""`coursekit validate`: the tests and the release agree with each other (nbgrader's validate, for modules too).
+"""`coursekit validate`: the checks, the public tests and the release agree with each other.
 
 For each assignment, through the real grader (sandbox included):
-1. the reference solution passes every public and hidden check of every TODO;
-2. the untouched release fails every check of every TODO, and each failure (test id or message, both shown
-   to the student) names the function to implement;
-3. with `--solve TODO`: the release with exactly that TODO solved scores exactly its points.
+1. the reference solution passes every hidden check of every code TODO, and its trained models (the
+   `<tag>.npz` files the reference notebooks save next to themselves) pass every notebook TODO;
+2. the untouched release fails every check of every TODO, and each failure names the function;
+3. with `--solve TODO`: the release with exactly that TODO solved scores exactly its points;
+4. the public tests of the kit: with the reference code they all pass; on the untouched release exactly
+   the tests listed for the assignment's TODOs fail (everything else in the kit passes).
 Exit status 1 lists every broken expectation.
 """
 
+import os
+import shutil
+import subprocess
+import sys
 import tempfile
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from .config import node_matches
 from .grade import Grader
 from .reference import Reference
 from .release import write_solved
 
 
+def _score(grader, by_todo):
+    points = sum(t.points * sum(r.passed for r in by_todo[t.id]) / len(by_todo[t.id]) for t in grader.todos if by_todo[t.id])
+    total = sum(t.points for t in grader.todos)
+    return f"{points:g} / {total:g} points ({100 * points / total:.0f} %)"
+
+
 def _check_reference(grader, ref, problems):
     with tempfile.TemporaryDirectory(prefix="coursekit-ref-") as tmp:
-        notes = []
-        by_todo = grader.checks(write_solved(ref, grader.assignment, Path(tmp)), notes)
-    for todo_id, checks in by_todo.items():
-        for check in checks:
-            if not check.passed:
-                first = check.message.strip().splitlines()[-1:] or [""]
-                problems.append(f"reference fails {check.name} of {todo_id}: {first[0]}")
-        if not checks:
+        by_todo, _ = grader.check_submission(write_solved(ref, grader.assignment, Path(tmp)))
+    for todo_id, results in by_todo.items():
+        for result in results:
+            if not result.passed:
+                problems.append(f"reference fails {result.name} of {todo_id}: {result.message}")
+        if not results:
             problems.append(f"{todo_id} has no checks")
-    return sum(len(c) for c in by_todo.values())
+    return sum(len(r) for r in by_todo.values()), _score(grader, by_todo)
 
 
 def _check_release(grader, problems):
-    by_todo = grader.checks(grader.base, [])
+    by_todo, _ = grader.check_submission(grader.base)
     todos = {t.id: t for t in grader.todos}
-    for todo_id, checks in by_todo.items():
+    for todo_id, results in by_todo.items():
         todo = todos[todo_id]
-        for check in checks:
-            if check.passed:
-                problems.append(f"release passes {check.name} of {todo_id}: the test cannot tell the stub apart")
-            elif not todo.is_notebook and todo.function not in f"{check.name}\n{check.message}":
-                # A student sees the test id and its message (results.json); one of them must say where to work.
-                problems.append(f"release failure of {check.name} does not name {todo.function!r} (TODO {todo_id})")
-    return sum(len(c) for c in by_todo.values())
+        for result in results:
+            if result.passed:
+                problems.append(f"release passes {result.name} of {todo_id}: the check cannot tell the stub apart")
+            elif not todo.is_notebook and todo.function not in f"{result.name}\n{result.message}":
+                problems.append(f"release failure of {result.name} does not name {todo.function!r} (TODO {todo_id})")
+    return sum(len(r) for r in by_todo.values()), _score(grader, by_todo)
 
 
 def _check_solved(grader, ref, todo_id, problems):
@@ -49,7 +60,7 @@ def _check_solved(grader, ref, todo_id, problems):
         results = grader.grade(write_solved(ref, grader.assignment, Path(tmp), solved={todo_id}))
     expected = ref.config.todo(todo_id).points
     if results["score"] != expected:
-        wrong = [f"{t['name']}={t['score']:g}" for t in results["tests"] if t["score"] and t["name"] != todo_id]
+        wrong = [f"{t['name']}={t['score']:g}" for t in results["tests"] if t["score"] and todo_id.split("::")[1] not in t["name"]]
         problems.append(
             f"release with only {todo_id} solved scores {results['score']:g}, expected {expected:g}"
             + (f" (also scored: {', '.join(wrong)})" if wrong else "")
@@ -57,21 +68,66 @@ def _check_solved(grader, ref, todo_id, problems):
     return results["score"], expected
 
 
-def main(*, root=None, config=None, assignments=None, solve=(), notebooks=False, test_timeout=None):
+def _run_public(kit):
+    """{test id: passed} of `pytest tests` in the kit folder `kit` (our own code: no sandbox needed)."""
+    report = Path(kit) / ".public.xml"
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1", "CS231N_DATASET": "fashion_mnist"}
+    env.pop("PYTHONPATH", None)
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--rootdir",
+                    str(kit), "-o", "pythonpath=.", f"--junitxml={report}", "tests"], cwd=kit, env=env,
+                   capture_output=True, text=True, timeout=1800)
+    outcome = {}
+    for case in ET.parse(report).getroot().iter("testcase"):
+        path = case.get("classname", "").replace(".", "/")
+        test_id = f"{path}.py::{case.get('name')}"
+        outcome[test_id] = not any(child.tag in ("failure", "error") for child in case)
+    report.unlink()
+    return outcome
+
+
+def _check_public(grader, ref, problems):
+    todos = [t for t in grader.todos if t.public]
+    with tempfile.TemporaryDirectory(prefix="coursekit-public-") as tmp:
+        kit = Path(tmp) / "kit"
+        shutil.copytree(grader.base, kit)
+        release = _run_public(kit)
+        write_solved(ref, grader.assignment, kit)
+        reference = _run_public(kit)
+    for test_id, passed in reference.items():
+        if not passed:
+            problems.append(f"public test {test_id} fails on the reference")
+    for test_id, passed in release.items():
+        owners = [t.id for t in todos if any(node_matches(p, test_id) for p in t.public)]
+        if passed and owners:
+            problems.append(f"public test {test_id} of {owners[0]} passes on the untouched release")
+        if not passed and not owners:
+            problems.append(f"public test {test_id} fails on the untouched release but belongs to no TODO of {grader.assignment}")
+    for todo in todos:
+        for pattern in todo.public:
+            if not any(node_matches(pattern, test_id) for test_id in release):
+                problems.append(f"public test {pattern} of {todo.id} is not in the {grader.assignment} kit")
+    return len(release)
+
+
+def main(*, root=None, config=None, assignments=None, solve=(), public=True):
     ref = Reference(root, config)
     ref.check_config_covers()
     names = assignments or list(ref.config.assignments)
     problems = []
     for name in names:
-        with Grader(ref, name, notebooks=notebooks, test_timeout=test_timeout) as grader:
-            n = _check_reference(grader, ref, problems)
-            print(f"{name}: reference ran {n} checks of {len(grader.graded_todos())} TODOs")
-            n = _check_release(grader, problems)
-            print(f"{name}: release ran {n} checks")
+        with Grader(ref, name) as grader:
+            print(grader.iso.describe())
+            n, score = _check_reference(grader, ref, problems)
+            print(f"{name}: reference scores {score} in {n} checks of {len(grader.todos)} TODOs")
+            n, score = _check_release(grader, problems)
+            print(f"{name}: untouched release scores {score} in {n} checks")
             for todo_id in solve:
                 if ref.config.todo(todo_id).assignment == name:
                     got, expected = _check_solved(grader, ref, todo_id, problems)
                     print(f"{name}: release + {todo_id} solved scores {got:g} (expected {expected:g})")
+            if public:
+                n = _check_public(grader, ref, problems)
+                print(f"{name}: {n} public tests agree with the TODOs" if not problems else f"{name}: public tests ran")
     for problem in problems:
         print(f"PROBLEM: {problem}")
     print("validate: OK" if not problems else f"validate: {len(problems)} problem(s)")

@@ -69,17 +69,24 @@ def test_total():
     assert Acc().total() == 6
 '''
 
-HIDDEN_TESTS = '''def test_add_hidden():
-    from cs231n.ops import add
-
-    assert add(10, -3) == 7, "add(10, -3) should be 7"
+HIDDEN_CHECKS = '''from coursekit.hidden import check
 
 
-def test_scale_hidden():
-    from cs231n.ops import scale
+@check("cs231n/ops.py::add")
+def add_hidden(t):
+    t.expect_value(t.call("ops.add", 10, -3), 7, "add(10, -3)")
 
+
+@check("cs231n/ops.py::scale")
+def scale_hidden(t):
     for k in (0, 3):
-        assert scale(5, k) == 5 * k, f"scale(5, {k}) is wrong"
+        t.expect_value(t.call("ops.scale", 5, k), 5 * k, f"scale(5, {k})")
+
+
+@check("cs231n/ops.py::Acc.total")
+def total_hidden(t):
+    acc = t.bare("ops.Acc", {"items": [4, 5]})
+    t.expect_value(t.method(acc, "total"), 9, "Acc.total with items [4, 5]")
 '''
 
 GRADING = """
@@ -89,7 +96,6 @@ kit_files = ["setup.py", "requirements.txt", "get_datasets.sh", "collectSubmissi
 
 [limits]
 test_timeout = 3
-run_timeout = 120
 memory_mb = 1024
 notebook_cell_timeout = 60
 
@@ -104,21 +110,18 @@ id = "cs231n/ops.py::add"
 assignment = "assignment1"
 points = 2
 public = ["tests/test_ops.py::test_add"]
-hidden = ["hidden_tests/test_hidden.py::test_add_hidden"]
 
 [[todo]]
 id = "cs231n/ops.py::scale"
 assignment = "assignment1"
 points = 3
 public = ["tests/test_ops.py::test_scale"]
-hidden = ["hidden_tests/test_hidden.py::test_scale_hidden"]
 
 [[todo]]
 id = "assignment1/demo.ipynb::answer"
 assignment = "assignment1"
 points = 1
-cells = ["report"]
-min_results = { "demo answer" = 5 }
+min_accuracy = { fashion_mnist = 0.5 }
 
 [[todo]]
 id = "cs231n/ops.py::Acc.total"
@@ -144,7 +147,7 @@ def notebook(cells):
 DEMO_CELLS = [
     ("intro", "markdown", "# Demo"),
     ("setup", "code", 'import sys\nsys.path.insert(0, "..")\nfrom cs231n.ops import add'),
-    ("answer", "code", f"answer = None\n{START}\nanswer = add(2, 3) * 1\n{END}"),
+    ("answer", "code", f"# GRADED: answer\nanswer = None\n{START}\nanswer = add(2, 3) * 1\n{END}"),
     ("report", "code", 'print(f"RESULT demo answer: {answer + 0}")'),
 ]
 OTHER_CELLS = [("only", "code", "x = 1")]
@@ -160,7 +163,7 @@ def write_tree(root):
         "cs231n/datasets/.gitkeep": "",
         "cs231n/datasets/train.bin": "data",
         "tests/test_ops.py": PUBLIC_TESTS,
-        "instructor/hidden_tests/test_hidden.py": HIDDEN_TESTS,
+        "instructor/hidden_tests/ops.py": HIDDEN_CHECKS,
         "instructor/grading.toml": GRADING,
         "setup.py": "from setuptools import setup\n\nsetup()\n",
         "requirements.txt": "numpy\n",

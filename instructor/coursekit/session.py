@@ -1,0 +1,192 @@
+"""The grader's side of a worker: start it in the sandbox, send requests, answer its callbacks.
+
+Everything the worker sends is decoded with protocol.decode under size caps and a deadline, so a
+submission can return nothing but plain data, late or never. A callback (the worker calling a TODO that
+is not under test) runs the reference implementation here, in the grader, on the decoded inputs.
+"""
+
+import select
+import shutil
+import socket
+import time
+from pathlib import Path
+
+from . import protocol
+
+# The reference runs in the grader on what a callback sends; no honest TODO passes more than this to another
+# one in a check, and the cap bounds how long a submission can keep the grader computing for it.
+MAX_CALLBACK_BYTES = 8 * 2**20
+
+
+class WorkerError(Exception):
+    """Base of the ways a request to the worker can fail; the message is fit for a student to read."""
+
+
+class StudentError(WorkerError):
+    """The submission's code raised an exception."""
+
+    def __init__(self, type_name, message, where):
+        self.type_name, self.message, self.where = type_name, message, where
+        super().__init__(f"raised {type_name}: {message}" + (f" ({where})" if where else ""))
+
+
+class BadReturn(WorkerError):
+    """The submission returned something that is not plain data of the expected form."""
+
+
+class CallTimeout(WorkerError):
+    """The request did not finish in time; the worker has been stopped."""
+
+
+class WorkerDied(WorkerError):
+    """The worker process ended during a request."""
+
+
+def install_runtime(folder):
+    """Copy the worker's code (worker.py, protocol.py) into `folder`."""
+    here = Path(__file__).resolve().parent
+    shutil.copyfile(here / "worker.py", Path(folder) / "worker.py")
+    shutil.copyfile(here / "protocol.py", Path(folder) / "_coursekit_protocol.py")
+
+
+class Worker:
+    """One running worker process of a Run."""
+
+    def __init__(self, run, callbacks, *, timeout):
+        self.run = run
+        self.callbacks = callbacks  # todo id -> function(args, kwargs, state) -> dict
+        self.timeout = timeout
+        ours, theirs = socket.socketpair()
+        self.sock = ours
+        self.proc = None
+        self.dead = False
+        try:
+            fd = theirs.fileno()
+            argv = [run.iso.python, "-I", f"{run.path('runtime')}/worker.py", str(fd)]
+            self.proc = run.spawn(argv, pass_fds=(fd,))
+        finally:
+            theirs.close()
+
+    # -- framing with a deadline --------------------------------------------------------------
+
+    def _read_exact(self, n, deadline):
+        chunks, left = [], n
+        while left:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise CallTimeout()
+            ready, _, _ = select.select([self.sock], [], [], remaining)
+            if not ready:
+                continue
+            try:
+                chunk = self.sock.recv(min(left, 1 << 20))
+            except ConnectionResetError:
+                chunk = b""
+            if not chunk:
+                raise WorkerDied(self._how_it_ended())
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    def stderr_tail(self):
+        """What the worker last wrote to stderr (for the instructor's log; the submission controls it)."""
+        return self.proc.stderr_tail.text() if self.proc is not None else ""
+
+    def _how_it_ended(self):
+        try:
+            code = self.proc.wait(timeout=5)
+        except Exception:  # noqa: BLE001 - still running: it closed its socket
+            return "the worker closed its connection"
+        if code == 0:
+            return "the code under test ended the worker process (exit code 0: os._exit or sys.exit?)"
+        if code >= 128 or code < 0:
+            sig = code - 128 if code >= 128 else -code
+            hint = {9: " (the memory limit, or killed)", 24: " (the CPU-time limit)", 25: " (the file-size limit)"}
+            return f"the worker process was killed by signal {sig}{hint.get(sig, '')}"
+        return f"the worker process ended with exit code {code} (the code under test exited or crashed)"
+
+    def _send(self, message, buffers=()):
+        try:
+            self.sock.sendall(protocol.pack(message, buffers))
+        except (BrokenPipeError, ConnectionResetError):
+            raise WorkerDied(self._how_it_ended()) from None
+
+    def _recv(self, deadline):
+        try:
+            message, buffers = protocol.unpack(lambda n: self._read_exact(n, deadline))
+        except protocol.ProtocolError as exc:
+            raise BadReturn(f"the worker sent an invalid message ({exc})") from None
+        if not isinstance(message, dict):
+            raise BadReturn("the worker sent an invalid message")
+        return message, buffers
+
+    # -- requests ---------------------------------------------------------------------------------
+
+    def request(self, op, value=None, returns="data", timeout=None):
+        """Send one request; answer callbacks until the reply arrives; return the decoded value."""
+        if self.dead:
+            raise WorkerDied("the worker was stopped by an earlier failure")
+        header, buffers = protocol.encode(value if value is not None else {})
+        self._send({"op": op, "value": header, "returns": returns}, buffers)
+        deadline = time.monotonic() + (timeout or self.timeout)
+        try:
+            while True:
+                message, buffers = self._recv(deadline)
+                if "callback" in message:
+                    self._answer_callback(message, buffers)
+                    continue
+                if "ok" in message:
+                    try:
+                        return protocol.decode(message["ok"], buffers)
+                    except protocol.ProtocolError as exc:
+                        raise BadReturn(f"the worker sent an invalid value ({exc})") from None
+                error = message.get("error")
+                if not isinstance(error, dict):
+                    raise BadReturn("the worker sent an invalid message")
+                break
+        except WorkerError:
+            # A timeout, a dead worker or a message outside the protocol: this worker is done for.
+            self.close()
+            raise
+        kind = str(error.get("type", "Exception"))[:100]
+        text = str(error.get("message", ""))[:500]
+        if kind == "BadReturn":
+            raise BadReturn(text)
+        if kind == "Refused":
+            raise BadReturn(f"the request could not be carried out: {text}")
+        raise StudentError(kind, text, str(error.get("where", ""))[:200])
+
+    def _answer_callback(self, message, buffers):
+        todo_id = message.get("callback")
+        fn = self.callbacks.get(todo_id) if isinstance(todo_id, str) else None
+        if fn is None:
+            self._send({"error": {"type": "RuntimeError", "message": f"no reference for {todo_id!r}"}})
+            return
+        if sum(len(b) for b in buffers) > MAX_CALLBACK_BYTES:
+            name = todo_id.rsplit("::", 1)[-1]
+            self._send({"error": {"type": "ValueError",
+                                  "message": f"{name} was called with more than {MAX_CALLBACK_BYTES >> 20} MB of arrays"}})
+            return
+        try:
+            body = protocol.decode(message.get("value"), buffers)
+            if not isinstance(body, dict) or not isinstance(body.get("args"), list) or not isinstance(body.get("kwargs"), dict):
+                raise protocol.ProtocolError("malformed callback")
+        except protocol.ProtocolError as exc:
+            raise BadReturn(f"the worker sent an invalid callback ({exc})") from None
+        try:
+            result = fn(body["args"], body["kwargs"], body.get("state"))
+            header, out = protocol.encode(result)
+        except Exception as exc:  # noqa: BLE001 - the reference refused the inputs the submission passed
+            name = todo_id.rsplit("::", 1)[-1]
+            self._send({"error": {"type": type(exc).__name__, "message": f"{name} (reference) refused its inputs: {exc}"[:500]}})
+            return
+        self._send({"ok": header}, out)
+
+    def close(self):
+        if not self.dead:
+            self.dead = True
+            try:
+                self.sock.close()
+            finally:
+                if self.proc is not None:
+                    self.run.stop(self.proc)
