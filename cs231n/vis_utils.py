@@ -213,6 +213,7 @@ def plot_history(solvers, figsize=(15, 12), *, x="iteration", loss_scale="linear
     - fig: The matplotlib Figure, with three Axes (loss, training accuracy and validation accuracy)
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if not isinstance(solvers, dict) or not solvers:
         raise ValueError("solvers must be a non-empty dict {name: Solver or history dict}.")
@@ -249,6 +250,7 @@ def plot_history(solvers, figsize=(15, 12), *, x="iteration", loss_scale="linear
     for ax in (train_ax, val_ax):
         ax.set_xlabel("Epoch")
         ax.set_ylabel("Accuracy")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     # One legend for the three plots: inside the loss plot for one run, outside the plots for several, so
     # that it never hides a curve.
     if len(histories) == 1:
