@@ -73,16 +73,27 @@ md5_of() {
     fi
 }
 
+# What to do when a download fails: Fashion-MNIST from Debian's package needs no internet.
+offline_hint() {
+    local debian="Debian's dataset-fashion-mnist package (sudo apt-get install dataset-fashion-mnist)"
+    if [[ "$DATASET" == fashion_mnist ]]; then
+        echo "without internet access, install $debian, then start Jupyter with CS231N_DATASET=fashion_mnist jupyter lab"
+    else
+        echo "without internet access, use Fashion-MNIST instead: run ./get_datasets.sh fashion_mnist (it installs" \
+            "$debian when it can), then start Jupyter with CS231N_DATASET=fashion_mnist jupyter lab"
+    fi
+}
+
 # download URL FILE: fetch URL into FILE with retries.
 download() {
     local url=$1 out=$2
     echo "Downloading $url"
     if command -v curl >/dev/null 2>&1; then
         curl -fL --progress-bar --retry 3 --retry-delay 2 --connect-timeout 30 -o "$out" "$url" \
-            || die "download of $url failed (no internet?)"
+            || die "download of $url failed; $(offline_hint)"
     elif command -v wget >/dev/null 2>&1; then
         wget -q --tries=3 --timeout=30 -O "$out" "$url" \
-            || die "download of $url failed (no internet?)"
+            || die "download of $url failed; $(offline_hint)"
     else
         die "neither curl nor wget is installed: install one of them and re-run"
     fi
@@ -175,9 +186,9 @@ main() {
         exit 2
     fi
     case "${1:-cifar10}" in
-        cifar10 | cifar-10 | CIFAR10) get_cifar10 ;;
-        fashion_mnist | fashion-mnist) get_fashion_mnist ;;
-        mnist | MNIST) get_idx MNIST "$MNIST_URL" "$DATA_DIR/mnist" "${MNIST_MD5S[@]}" ;;
+        cifar10 | cifar-10 | CIFAR10) DATASET=cifar10 get_cifar10 ;;
+        fashion_mnist | fashion-mnist) DATASET=fashion_mnist get_fashion_mnist ;;
+        mnist | MNIST) DATASET=mnist get_idx MNIST "$MNIST_URL" "$DATA_DIR/mnist" "${MNIST_MD5S[@]}" ;;
         all)
             # Each dataset in its own run, so one failure (say, no internet for CIFAR-10) does not stop the others.
             local status=0 name

@@ -2,7 +2,7 @@
 Fast convolution and max-pooling layers, with the interface of the naive ones in cs231n.layers.
 
 Two backends compute the same results:
-- "cython": the kernels of cs231n.im2col_cython (build them with `make build`);
+- "cython": the kernels of cs231n.im2col_cython (`pip install -e .` builds them; it needs a C compiler);
 - "numpy": sliding-window views and matrix products, used when the extension is
   not built (with one RuntimeWarning at import) or when CS231N_NO_CYTHON=1 is set.
 
@@ -39,8 +39,10 @@ if not _CYTHON_DISABLED:
         from . import im2col_cython
     except ImportError:
         warnings.warn(
-            "cs231n.im2col_cython is not built; run `make build` (or python setup.py build_ext --inplace) "
-            "for fast convolutions - using the numpy fallback",
+            "cs231n.im2col_cython is not built, so the fast layers use their numpy fallback: same results, slower "
+            "convolutions. Building it needs a C compiler (Debian/Ubuntu: sudo apt-get install build-essential "
+            "python3-dev; macOS: xcode-select --install); then run `pip install -e .` in the folder holding "
+            "setup.py and restart Python",
             RuntimeWarning,
             stacklevel=2,
         )
@@ -87,7 +89,7 @@ def set_backend(name):
         reason = (
             "CS231N_NO_CYTHON is set in the environment; unset it"
             if _CYTHON_DISABLED
-            else "cs231n.im2col_cython is not built; run `make build`"
+            else "cs231n.im2col_cython is not built; install a C compiler and run `pip install -e .`"
         )
         raise ValueError(f"the cython backend is unavailable: {reason}, then restart Python")
     previous, _backend = _backend, name

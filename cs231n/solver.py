@@ -1,16 +1,10 @@
-"""The Solver: minibatch training loop with accuracy tracking, checkpoints and resume."""
-
-import os
-import tempfile
-import zipfile
+"""The Solver: minibatch training loop with accuracy tracking (checkpoints: cs231n.checkpoint)."""
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import optim
-
-# Bumped whenever the checkpoint layout changes, so an old file fails with a clear message.
-CHECKPOINT_VERSION = 1
+from . import checkpoint, optim
+from .checks import TodoError, todo_file, todo_name, unfinished
 
 _DEFAULTS = {
     "update_rule": "sgd",
@@ -28,64 +22,11 @@ _DEFAULTS = {
     "augment": None,
     "resume": None,
 }
-
-# Hyper-parameters a checkpoint carries; passing one explicitly together with resume= overrides it.
-_RESUMED_HYPERPARAMS = (
-    "update_rule",
-    "lr_decay",
-    "lr_schedule",
-    "batch_size",
-    "num_epochs",
-    "num_train_samples",
-    "num_val_samples",
-)
-
-
 LR_SCHEDULES = ("step", "linear")
 
 
 class TrainingDivergedError(FloatingPointError):
     """Raised by Solver when the training loss becomes NaN or infinite."""
-
-
-def _update_rules():
-    """Return {name: function} for the public update rules defined in cs231n.optim."""
-    return {
-        name: fn
-        for name, fn in vars(optim).items()
-        if callable(fn) and not name.startswith("_") and getattr(fn, "__module__", None) == optim.__name__
-    }
-
-
-def _resolve_update_rule(rule):
-    """Return the update function named by rule, or rule itself if it is callable."""
-    if callable(rule):
-        return rule
-    rules = _update_rules()
-    if rule not in rules:
-        raise ValueError(
-            f'Invalid update_rule "{rule}"; use one of {sorted(rules)} or pass a function '
-            "update(w, dw, config) -> (next_w, config)"
-        )
-    return rules[rule]
-
-
-def _copy_arrays(d):
-    """Return a copy of dict d in which array values are copied too."""
-    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in d.items()}
-
-
-def _running_stats(model):
-    """Return a copy of the array entries (running statistics) of each dict in model.bn_params."""
-    return [
-        {k: v.copy() for k, v in bn.items() if isinstance(v, np.ndarray)}
-        for bn in getattr(model, "bn_params", None) or []
-    ]
-
-
-def _scalar(value):
-    """Turn a 0-d array loaded from a checkpoint back into a Python scalar."""
-    return value.item() if value.ndim == 0 else value
 
 
 class Solver:
@@ -183,9 +124,8 @@ class Solver:
           learning rate is multiplied by this value.
         - lr_schedule: 'step' (default): the rate changes only through lr_decay.
           'linear': iteration t of T runs at optim_config['learning_rate'] * (1 - t / T),
-          so the rate falls to zero over the num_epochs of the run (lr_decay must stay 1.0).
-          Letting the rate settle matters most in short runs, where a constant rate
-          leaves the last steps bouncing around the minimum.
+          so the rate falls to zero over the run (lr_decay must stay 1.0); in short
+          runs this keeps the last steps from bouncing around the minimum.
         - batch_size: Size of minibatches used to compute loss and gradient
           during training.
         - num_epochs: The number of epochs to run for during training.
@@ -204,19 +144,15 @@ class Solver:
           f"{checkpoint_name}_epoch_{epoch}.npz" after every epoch.
         - resume: Path of a checkpoint to continue from (see load_checkpoint).
           update_rule, lr_decay, lr_schedule, batch_size, num_epochs, num_train_samples
-          and num_val_samples passed explicitly here override the checkpoint's; the
-          optimizer state, learning rates included, always comes from the checkpoint.
-          A 'linear' schedule follows num_epochs, so a larger num_epochs lifts the rate
-          onto the line of the longer run.
+          and num_val_samples passed explicitly here override the checkpoint's.
         """
         unknown = sorted(set(kwargs) - set(_DEFAULTS))
         if unknown:
-            raise ValueError(
-                f"Unrecognized arguments {', '.join(unknown)}; valid ones are {', '.join(_DEFAULTS)}"
-            )
+            raise ValueError(f"Unrecognized arguments {', '.join(unknown)}; valid ones are {', '.join(_DEFAULTS)}")
         opts = {**_DEFAULTS, **kwargs}
 
         self.model = model
+        self._check_model()
         self._set_data(data)
 
         self.update_rule = _resolve_update_rule(opts["update_rule"])
@@ -241,52 +177,50 @@ class Solver:
         self._reset()
 
         if opts["resume"] is not None:
-            overrides = {name: getattr(self, name) for name in _RESUMED_HYPERPARAMS if name in kwargs}
+            explicit = {name: getattr(self, name) for name in checkpoint.HYPERPARAMS if name in kwargs}
             self.load_checkpoint(opts["resume"])
-            for name, value in overrides.items():
+            for name, value in explicit.items():
                 setattr(self, name, value)
         self._check_lr_schedule()
+
+    def _check_model(self):
+        """Raise TodoError naming the method to implement unless the model has parameters and a loss."""
+        params = getattr(self.model, "params", None)
+        if not isinstance(params, dict) or not params:
+            init = type(self.model).__init__
+            raise TodoError(
+                f"{type(self.model).__name__}.params is {'empty' if params == {} else repr(params)}: "
+                f"implement {todo_name(init)} in {todo_file(init)}"
+            )
+        if not callable(getattr(self.model, "loss", None)):
+            raise TypeError(f"{type(self.model).__name__} has no loss(X, y=None) method; the Solver needs one")
 
     def _check_lr_schedule(self):
         """Raise ValueError unless lr_schedule, lr_decay and the learning rate fit together."""
         if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(
-                f'Invalid lr_schedule "{self.lr_schedule}"; use "step" (the rate changes only through '
-                'lr_decay) or "linear" (the rate falls to zero over the run)'
-            )
-        if self.lr_schedule != "linear":
-            return
-        if self.lr_decay != 1.0:
-            raise ValueError(
-                f"lr_decay={self.lr_decay} applies to lr_schedule='step'; under 'linear' the rate "
-                "already falls to zero, so leave lr_decay at 1.0"
-            )
-        if self.base_learning_rate is None:
-            raise ValueError(
-                "lr_schedule='linear' scales optim_config['learning_rate'], which is missing; pass "
-                "one, e.g. optim_config={'learning_rate': 1e-3}"
-            )
+            raise ValueError(f'Invalid lr_schedule "{self.lr_schedule}"; use "step" (the rate changes only '
+                             'through lr_decay) or "linear" (the rate falls to zero over the run)')
+        if self.lr_schedule == "linear" and self.lr_decay != 1.0:
+            raise ValueError(f"lr_decay={self.lr_decay} applies to lr_schedule='step'; under 'linear' the "
+                             "rate already falls to zero, so leave lr_decay at 1.0")
+        if self.lr_schedule == "linear" and self.base_learning_rate is None:
+            raise ValueError("lr_schedule='linear' scales optim_config['learning_rate'], which is missing; "
+                             "pass one, e.g. optim_config={'learning_rate': 1e-3}")
 
     def _set_data(self, data):
         """Validate data and store its training and validation arrays."""
         for key in ("X_train", "y_train", "X_val", "y_val"):
             if key not in data:
-                raise ValueError(
-                    f"data has no '{key}'; pass a dict with X_train, y_train, X_val and y_val "
-                    "(e.g. from cs231n.data_utils.get_data)"
-                )
+                raise ValueError(f"data has no '{key}'; pass a dict with X_train, y_train, X_val and y_val "
+                                 "(e.g. from cs231n.data_utils.get_data)")
         for split in ("train", "val"):
             X, y = np.asarray(data[f"X_{split}"]), np.asarray(data[f"y_{split}"])
             if X.ndim < 1 or y.ndim != 1 or X.shape[0] != y.shape[0]:
-                raise ValueError(
-                    f"X_{split} has shape {X.shape} but y_{split} has shape {y.shape}; "
-                    f"y_{split} must hold one label per row of X_{split}"
-                )
+                raise ValueError(f"X_{split} has shape {X.shape} but y_{split} has shape {y.shape}; "
+                                 f"y_{split} must hold one label per row of X_{split}")
             if not np.issubdtype(y.dtype, np.integer):
-                raise ValueError(
-                    f"y_{split} must hold integer class labels, got dtype {y.dtype}; "
-                    f"cast it with y_{split}.astype(np.int64)"
-                )
+                raise ValueError(f"y_{split} must hold integer class labels, got dtype {y.dtype}; "
+                                 f"cast it with y_{split}.astype(np.int64)")
             if split == "train" and X.shape[0] == 0:
                 raise ValueError("X_train is empty; the Solver needs at least one training example")
             setattr(self, f"X_{split}", X)
@@ -301,7 +235,7 @@ class Solver:
         self.iteration = 0
         self.best_val_acc = 0
         self.best_params = {}
-        self._best_running_stats = []
+        self.best_running_stats = []
         self.loss_history = []
         self.train_acc_history = []
         self.val_acc_history = []
@@ -314,17 +248,14 @@ class Solver:
         """Return the number of minibatches that make one epoch (at least one)."""
         return max(self.X_train.shape[0] // self.batch_size, 1)
 
-    def _num_iterations(self):
-        """Return the number of iterations of the whole run: num_epochs full passes."""
-        return self.num_epochs * self._iterations_per_epoch()
-
     def _step(self):
         """
         Make a single gradient update. This is called by train() and should not
         be called manually.
         """
         if self.lr_schedule == "linear":
-            rate = self.base_learning_rate * (1 - self.iteration / self._num_iterations())
+            num_iterations = self.num_epochs * self._iterations_per_epoch()
+            rate = self.base_learning_rate * (1 - self.iteration / num_iterations)
             for config in self.optim_configs.values():
                 config["learning_rate"] = rate
 
@@ -337,8 +268,8 @@ class Solver:
             X_batch = self.augment(X_batch)
 
         # Compute loss and gradient
-        loss, grads = self.model.loss(X_batch, y_batch)
-        self.loss_history.append(float(loss))
+        loss, grads = self._loss_and_grads(X_batch, y_batch)
+        self.loss_history.append(loss)
         if not np.isfinite(loss):
             self._diverged(loss)
 
@@ -349,6 +280,30 @@ class Solver:
             self.model.params[p] = next_w
             self.optim_configs[p] = next_config
         self.iteration += 1
+
+    def _loss_and_grads(self, X_batch, y_batch):
+        """Call model.loss(X_batch, y_batch); return (float loss, grads) or raise TodoError naming it."""
+        out = self.model.loss(X_batch, y_batch)
+        if not (isinstance(out, tuple) and len(out) == 2):
+            self._bad_output(f"returned {_describe(out)} instead of (loss, grads)", out is None)
+        loss, grads = out
+        if np.ndim(loss) != 0 or not isinstance(np.asarray(loss).item(), (int, float)):
+            self._bad_output(f"returned a loss of {_describe(loss)} instead of a scalar", loss is None)
+        if not isinstance(grads, dict):
+            self._bad_output(f"returned grads of {_describe(grads)} instead of a dict", grads is None)
+        missing = [p for p in self.model.params if p not in grads]
+        if missing:
+            self._bad_output(f"returned grads without {', '.join(map(repr, missing))} (one per key of params)")
+        for p, w in self.model.params.items():
+            if np.shape(grads[p]) != np.shape(w):
+                self._bad_output(f"returned grads[{p!r}] of {_describe(grads[p])} for a parameter of shape {w.shape}")
+        return float(loss), grads
+
+    def _bad_output(self, problem, missing=False):
+        """Raise TodoError: `<Model>.loss <problem>: implement/fix <Model>.loss in <file>`."""
+        method = type(self.model).loss
+        verb = "implement" if missing or unfinished(method) else "fix"
+        raise TodoError(f"{todo_name(method)} {problem}: {verb} {todo_name(method)} in {todo_file(method)}")
 
     def _diverged(self, loss):
         """Restore the best parameters seen so far and raise TrainingDivergedError."""
@@ -366,8 +321,8 @@ class Solver:
     def _swap_in_best(self):
         """Put the best parameters, and the running statistics that went with them, into the model."""
         self.model.params = dict(self.best_params)
-        for bn, stats in zip(getattr(self.model, "bn_params", None) or [], self._best_running_stats):
-            bn.update(_copy_arrays(stats))
+        for bn, stats in zip(getattr(self.model, "bn_params", None) or [], self.best_running_stats):
+            bn.update({k: v.copy() for k, v in stats.items()})
 
     def check_accuracy(self, X, y, num_samples=None, batch_size=100):
         """
@@ -401,6 +356,12 @@ class Solver:
         for start in range(0, N, batch_size):
             X_batch = np.asarray(X[start : start + batch_size], dtype=np.float32)
             scores = self.model.loss(X_batch)
+            if not isinstance(scores, np.ndarray) or scores.ndim != 2 or scores.shape[0] != len(X_batch):
+                self._bad_output(
+                    f"(test mode, y=None) returned {_describe(scores)} for {len(X_batch)} inputs instead of "
+                    f"scores of shape ({len(X_batch)}, C)",
+                    scores is None,
+                )
             correct += int(np.sum(np.argmax(scores, axis=1) == y[start : start + batch_size]))
         return correct / N
 
@@ -412,7 +373,7 @@ class Solver:
         up at the epoch after the one saved.
         """
         iterations_per_epoch = self._iterations_per_epoch()
-        num_iterations = self._num_iterations()
+        num_iterations = self.num_epochs * iterations_per_epoch
 
         bar = None
         if self.progress and self.iteration < num_iterations:
@@ -427,11 +388,10 @@ class Solver:
                 if self.verbose and t % self.print_every == 0:
                     say(f"(Iteration {t + 1} / {num_iterations}) loss: {self.loss_history[-1]:f}")
                 if bar is not None:
+                    # The epoch this iteration belongs to, counted from 1: the last one reads N/N.
+                    epoch = f"{t // iterations_per_epoch + 1}/{self.num_epochs}"
+                    bar.set_postfix(epoch=epoch, loss=f"{self.loss_history[-1]:.4f}", refresh=False)
                     bar.update(1)
-                    bar.set_postfix(
-                        epoch=f"{self.epoch}/{self.num_epochs}", loss=f"{self.loss_history[-1]:.4f}",
-                        refresh=False,
-                    )
 
                 # At the end of every epoch, increment the epoch counter and decay
                 # the learning rate.
@@ -446,24 +406,19 @@ class Solver:
                 first_it = t == 0
                 last_it = t == num_iterations - 1
                 if first_it or last_it or epoch_end:
-                    train_acc = self.check_accuracy(
-                        self.X_train, self.y_train, num_samples=self.num_train_samples
-                    )
+                    train_acc = self.check_accuracy(self.X_train, self.y_train, num_samples=self.num_train_samples)
                     val_acc = self.check_accuracy(self.X_val, self.y_val, num_samples=self.num_val_samples)
                     self.train_acc_history.append(train_acc)
                     self.val_acc_history.append(val_acc)
 
                     if self.verbose:
-                        say(
-                            f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; "
-                            f"val_acc: {val_acc:f}"
-                        )
+                        say(f"(Epoch {self.epoch} / {self.num_epochs}) train acc: {train_acc:f}; val_acc: {val_acc:f}")
 
                     # Keep track of the best model
                     if val_acc > self.best_val_acc or not self.best_params:
                         self.best_val_acc = val_acc
                         self.best_params = {k: v.copy() for k, v in self.model.params.items()}
-                        self._best_running_stats = _running_stats(self.model)
+                        self.best_running_stats = checkpoint.running_stats(self.model)
 
                     if epoch_end and self.checkpoint_name is not None:
                         self.save_checkpoint(f"{self.checkpoint_name}_epoch_{self.epoch}.npz")
@@ -475,78 +430,15 @@ class Solver:
         if self.best_params:
             self._swap_in_best()
 
-    def _checkpoint_arrays(self):
-        """Return the solver's whole training state as a flat {name: array} dict, free of objects."""
-        arrays = {
-            "version": np.array(CHECKPOINT_VERSION),
-            "epoch": np.array(self.epoch),
-            "iteration": np.array(self.iteration),
-            "best_val_acc": np.array(self.best_val_acc, dtype=np.float64),
-            "loss_history": np.array(self.loss_history, dtype=np.float64),
-            "train_acc_history": np.array(self.train_acc_history, dtype=np.float64),
-            "val_acc_history": np.array(self.val_acc_history, dtype=np.float64),
-            "hyper/update_rule": np.array(getattr(self.update_rule, "__name__", "")),
-            "hyper/lr_decay": np.array(self.lr_decay, dtype=np.float64),
-            "hyper/lr_schedule": np.array(self.lr_schedule),
-            "hyper/batch_size": np.array(self.batch_size),
-            "hyper/num_epochs": np.array(self.num_epochs),
-        }
-        # None cannot be stored without pickle, so an absent key stands for it.
-        for name in ("base_learning_rate", "num_train_samples", "num_val_samples"):
-            if getattr(self, name) is not None:
-                arrays[f"hyper/{name}"] = np.array(getattr(self, name))
-        kind, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
-        arrays.update({
-            "rng/keys": keys,
-            "rng/pos": np.array(pos),
-            "rng/has_gauss": np.array(has_gauss),
-            "rng/cached_gaussian": np.array(cached_gaussian, dtype=np.float64),
-        })
-        for name, value in self.model.params.items():
-            arrays[f"params/{name}"] = value
-        for name, value in self.best_params.items():
-            arrays[f"best_params/{name}"] = value
-        for i, stats in enumerate(_running_stats(self.model)):
-            for key, value in stats.items():
-                arrays[f"bn_params/{i}/{key}"] = value
-        for i, stats in enumerate(self._best_running_stats):
-            for key, value in stats.items():
-                arrays[f"best_bn_params/{i}/{key}"] = value
-        for name, config in self.optim_configs.items():
-            for key, value in config.items():
-                if not isinstance(value, (np.ndarray, int, float, np.number)):
-                    raise ValueError(
-                        f"optim_configs['{name}']['{key}'] is a {type(value).__name__}; "
-                        "checkpoints hold only arrays and numbers, so keep update-rule state numeric"
-                    )
-                arrays[f"optim/{name}/{key}"] = np.asarray(value)
-        return arrays
-
     def save_checkpoint(self, path):
         """
-        Write the training state to path as an .npz file, atomically and without pickle.
-
-        The file holds model.params, the running statistics of model.bn_params, the
-        per-parameter optimizer state, epoch, iteration, histories, best_val_acc,
-        best_params, the hyper-parameters and np.random's state, so that a Solver
-        restored from it continues exactly as the interrupted run would have.
+        Write the training state to path as an .npz file, atomically and without pickle
+        (see cs231n.checkpoint for what it holds).
 
         Inputs:
         - path: File to write; its folder must exist.
         """
-        arrays = self._checkpoint_arrays()
-        folder = os.path.dirname(os.path.abspath(path))
-        # A crash mid-write must never leave a truncated file under the final name.
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp_", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **arrays)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        checkpoint.save(self, path)
         self.last_checkpoint = path
         if self.verbose:
             tqdm.write(f'Saving checkpoint to "{path}"')
@@ -559,104 +451,24 @@ class Solver:
         Inputs:
         - path: An .npz file written by save_checkpoint.
         """
-        if not os.path.isfile(path):
-            raise FileNotFoundError(
-                f"checkpoint {path} does not exist; pass the path of a file written by save_checkpoint "
-                "(checkpoint_name + '_epoch_N.npz')"
-            )
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                arrays = {key: f[key] for key in f.files}
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-            raise ValueError(
-                f"checkpoint {path} is corrupt or not an .npz file ({exc}); delete it and "
-                "resume from an earlier epoch's checkpoint"
-            ) from exc
-        if "version" not in arrays or int(arrays["version"]) != CHECKPOINT_VERSION:
-            raise ValueError(
-                f"{path} is not a Solver checkpoint of version {CHECKPOINT_VERSION}; "
-                "resume from a file written by this version's Solver.save_checkpoint"
-            )
-        try:
-            self._restore(arrays, path)
-        except KeyError as exc:
-            raise ValueError(
-                f"checkpoint {path} lacks entry {exc}; it is incomplete, resume from another file"
-            ) from exc
+        checkpoint.load(self, path)
 
-    def _restore(self, arrays, path):
-        """Apply the flat {name: array} dict of a checkpoint to the solver and its model."""
-        groups = {"params": {}, "best_params": {}, "bn_params": {}, "best_bn_params": {}, "optim": {}}
-        for key, value in arrays.items():
-            group, _, rest = key.partition("/")
-            if group in groups:
-                groups[group][rest] = value
 
-        model_params = self.model.params
-        saved = groups["params"]
-        if set(saved) != set(model_params) or any(saved[k].shape != model_params[k].shape for k in saved):
-            raise ValueError(
-                f"checkpoint {path} holds parameters "
-                f"{ {k: v.shape for k, v in sorted(saved.items())} } but the model has "
-                f"{ {k: v.shape for k, v in sorted(model_params.items())} }; build the same model "
-                "architecture as the run that wrote it"
-            )
+def _resolve_update_rule(rule):
+    """Return the update function named by rule (a function of cs231n.optim), or rule itself if callable."""
+    if callable(rule):
+        return rule
+    rules = sorted(k for k, v in vars(optim).items() if callable(v) and getattr(v, "__module__", "") == optim.__name__)
+    if rule not in rules:
+        raise ValueError(f'Invalid update_rule "{rule}"; use one of {rules} or pass a function '
+                         "update(w, dw, config) -> (next_w, config)")
+    return getattr(optim, rule)
 
-        bn_params = getattr(self.model, "bn_params", None) or []
-        stats = [{} for _ in bn_params]
-        best_stats = [{} for _ in bn_params]
-        for group, target in (("bn_params", stats), ("best_bn_params", best_stats)):
-            for key, value in groups[group].items():
-                i, _, name = key.partition("/")
-                if int(i) >= len(target):
-                    raise ValueError(
-                        f"checkpoint {path} has running statistics for layer {i} but the model has "
-                        f"{len(target)} normalization layers; build the same model architecture"
-                    )
-                target[int(i)][name] = value
 
-        rule_name = str(arrays["hyper/update_rule"])
-        if rule_name in _update_rules():
-            self.update_rule = _update_rules()[rule_name]
-        elif rule_name != getattr(self.update_rule, "__name__", None):
-            raise ValueError(
-                f"checkpoint {path} was trained with update rule '{rule_name}', which is not in "
-                f"cs231n.optim; pass update_rule={rule_name} to the Solver together with resume="
-            )
-        self.lr_decay = float(arrays["hyper/lr_decay"])
-        # Files written before schedules existed ran the 'step' schedule.
-        self.lr_schedule = str(arrays.get("hyper/lr_schedule", "step"))
-        rate = arrays.get("hyper/base_learning_rate")
-        self.base_learning_rate = None if rate is None else float(rate)
-        self.batch_size = int(arrays["hyper/batch_size"])
-        self.num_epochs = int(arrays["hyper/num_epochs"])
-        for name in ("num_train_samples", "num_val_samples"):
-            value = arrays.get(f"hyper/{name}")
-            setattr(self, name, None if value is None else int(value))
-
-        self.epoch = int(arrays["epoch"])
-        self.iteration = int(arrays["iteration"])
-        self.best_val_acc = float(arrays["best_val_acc"])
-        self.loss_history = arrays["loss_history"].tolist()
-        self.train_acc_history = arrays["train_acc_history"].tolist()
-        self.val_acc_history = arrays["val_acc_history"].tolist()
-
-        self.model.params = {k: saved[k] for k in model_params}
-        self.best_params = dict(groups["best_params"])
-        for bn, layer_stats in zip(bn_params, stats):
-            bn.update(layer_stats)
-        self._best_running_stats = best_stats if groups["best_bn_params"] else []
-
-        configs = {p: {} for p in model_params}
-        for key, value in groups["optim"].items():
-            name, _, entry = key.rpartition("/")
-            configs[name][entry] = _scalar(value)
-        self.optim_configs = configs
-
-        np.random.set_state((
-            "MT19937",
-            arrays["rng/keys"],
-            int(arrays["rng/pos"]),
-            int(arrays["rng/has_gauss"]),
-            float(arrays["rng/cached_gaussian"]),
-        ))
+def _describe(value):
+    """A few words on what a value is, for error messages: 'None', 'shape (3, 4)', 'type str'."""
+    if value is None:
+        return "None"
+    if isinstance(value, np.ndarray):
+        return f"shape {value.shape}"
+    return f"type {type(value).__name__}"

@@ -1,10 +1,11 @@
-"""Tests for the `python -m cs231n.bench` entry point, in-process on tiny shapes (no timing asserts)."""
+"""Tests for the `python -m benchmarks.bench` entry point, in-process on tiny shapes (no timing asserts)."""
 
 import sys
 
 import pytest
 
-from cs231n import bench, fast_layers
+from benchmarks import bench
+from cs231n import fast_layers
 
 
 def test_quick_tiny_run_prints_both_tables(capsys):

@@ -1,9 +1,9 @@
-"""Tests for `python -m cs231n.bench_accuracy` on a tiny two-class dataset (no accuracy targets asserted)."""
+"""Tests for `python -m benchmarks.bench_accuracy` on a tiny two-class dataset (no accuracy targets asserted)."""
 
 import numpy as np
 import pytest
 
-from cs231n import bench_accuracy
+from benchmarks import bench_accuracy
 
 
 def _tiny(n=400, seed=0):

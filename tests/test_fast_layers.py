@@ -374,7 +374,8 @@ def test_missing_extension_warns_once_and_falls_back():
     check = """
         runtime = [w for w in caught if issubclass(w.category, RuntimeWarning)]
         assert len(runtime) == 1, [str(w.message) for w in runtime]
-        assert "make build" in str(runtime[0].message)
+        # The command must exist in a student kit too (no Makefile there), and the cost must be said.
+        assert "`pip install -e .`" in str(runtime[0].message) and "numpy fallback" in str(runtime[0].message)
         assert fast_layers.get_backend() == "numpy"
         try:
             fast_layers.set_backend("cython")

@@ -122,8 +122,19 @@ def test_cifar10_failed_download_fails_and_cleans_up(fake_bin, tarball, tmp_path
     result = run_script([], fake_bin, data_dir, tarball, CIFAR10_URL="https://example.invalid/missing.tar.gz")
     assert result.returncode != 0
     assert "download of https://example.invalid/missing.tar.gz failed" in result.stderr
+    # The offline way out, with commands that exist in a kit.
+    assert "run ./get_datasets.sh fashion_mnist" in result.stderr
+    assert "sudo apt-get install dataset-fashion-mnist" in result.stderr
+    assert "CS231N_DATASET=fashion_mnist jupyter lab" in result.stderr
     assert leftovers(data_dir) == []
     assert not (data_dir / "cifar-10-batches-py").exists()
+
+
+def test_mnist_failed_download_suggests_fashion_mnist(fake_bin, tarball, tmp_path):
+    result = run_script(["mnist"], fake_bin, tmp_path / "data", tarball, MNIST_URL="https://example.invalid/missing")
+    assert result.returncode != 0
+    assert "download of https://example.invalid/missing/train-images-idx3-ubyte.gz failed; without internet access, " \
+           "use Fashion-MNIST instead: run ./get_datasets.sh fashion_mnist" in result.stderr
 
 
 def test_no_downloader_says_so(tmp_path, tarball):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from cs231n import optim
+from cs231n.checks import TodoError
 from cs231n.gradient_check import rel_error
 from cs231n.solver import Solver, TrainingDivergedError
 
@@ -343,3 +344,60 @@ def test_checkpoint_for_another_architecture(tmp_path):
     _solver().save_checkpoint(str(tmp_path / "ck.npz"))
     with pytest.raises(ValueError, match="build the same model"):
         _solver(model=_CenteredSoftmax(D=4, C=5), resume=str(tmp_path / "ck.npz"))
+
+
+def test_progress_bar_reads_the_last_epoch_after_training(capsys):
+    np.random.seed(0)
+    _solver(num_epochs=2, verbose=True, progress=True, print_every=100).train()
+    err = capsys.readouterr().err
+    final = err.replace("\r", "\n").strip().splitlines()[-1]
+    assert "12/12" in final and "epoch=2/2" in final
+
+
+class _Stub:
+    """A model whose loss returns whatever the test sets, as an unfinished TODO would."""
+
+    def __init__(self, train_out=None, test_out=None):
+        self.params = {"W": np.zeros((4, 3)), "b": np.zeros(3)}
+        self.train_out, self.test_out = train_out, test_out
+
+    def loss(self, X, y=None):
+        return self.test_out if y is None else self.train_out
+
+
+GRADS = {"W": np.zeros((4, 3)), "b": np.zeros(3)}
+
+
+@pytest.mark.parametrize("out, message", [
+    (None, r"^_Stub\.loss returned None instead of \(loss, grads\): implement _Stub\.loss in test_solver\.py$"),
+    ((None, GRADS), r"^_Stub\.loss returned a loss of None instead of a scalar: implement _Stub\.loss in "),
+    ((np.ones(3), GRADS), r"^_Stub\.loss returned a loss of shape \(3,\) instead of a scalar: fix _Stub\.loss in "),
+    ((0.0, {}), r"^_Stub\.loss returned grads without 'W', 'b' \(one per key of params\): fix _Stub\.loss in "),
+    ((0.0, [1]), r"returned grads of type list instead of a dict: fix _Stub\.loss"),
+    ((0.0, {"W": np.zeros(3), "b": np.zeros(3)}), r"returned grads\['W'\] of shape \(3,\) for a parameter of shape \(4, 3\)"),
+])
+def test_wrong_training_loss_output_names_the_method(out, message):
+    np.random.seed(0)
+    solver = _solver(model=_Stub(train_out=out))
+    with pytest.raises(TodoError, match=message) as info:
+        solver.train()
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("scores, what", [
+    (None, "None"), (np.zeros(10), r"shape \(10,\)"), (np.zeros((3, 3)), r"shape \(3, 3\)"),
+])
+def test_wrong_test_scores_name_the_method_not_an_axis_error(scores, what):
+    solver = _solver(model=_Stub(train_out=(0.0, GRADS), test_out=scores))
+    data = _blobs()
+    with pytest.raises(TodoError, match=rf"_Stub\.loss \(test mode, y=None\) returned {what} for 10 inputs "
+                                        r"instead of scores of shape \(10, C\)"):
+        solver.check_accuracy(data["X_val"][:10], data["y_val"][:10])
+
+
+def test_model_without_params_names_its_init():
+    model = _Stub()
+    model.params = {}
+    with pytest.raises(TodoError, match=r"_Stub\.params is empty: implement _Stub\.__init__ in test_solver\.py"):
+        _solver(model=model)
+

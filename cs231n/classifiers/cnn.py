@@ -325,65 +325,77 @@ class ConvNet:
         - grads: Dictionary with the same keys as self.params, mapping parameter
           names to gradients of the loss with respect to those parameters.
         """
-        X = _as_model_input(X, self.input_dim, self.dtype)
         mode = "test" if y is None else "train"
-        if self.use_dropout:
-            self.dropout_param["mode"] = mode
-        for bn_param in self.bn_params:
-            bn_param["mode"] = mode
-        use_bn = self.normalization is not None
+        for layer_param in [self.dropout_param, *self.bn_params]:
+            if layer_param:
+                layer_param["mode"] = mode
 
-        out = X
+        activations = _as_model_input(X, self.input_dim, self.dtype)
         caches = []
-        for i, (kind, pool) in enumerate(self.layers[:-1], start=1):
-            W, b = self.params[f"W{i}"], self.params[f"b{i}"]
-            gamma, beta = self.params.get(f"gamma{i}"), self.params.get(f"beta{i}")
-            bn_param = self.bn_params[i - 1] if use_bn else None
-            extra_cache = None
-            if kind == "conv":
-                if use_bn:
-                    out, cache = conv_bn_relu_forward(out, W, b, gamma, beta, self.conv_param, bn_param)
-                else:
-                    out, cache = conv_relu_forward(out, W, b, self.conv_param)
-                if pool:
-                    out, extra_cache = max_pool_forward_fast(out, POOL_PARAM)
-            else:
-                out, cache = affine_norm_relu_forward(out, W, b, gamma, beta, bn_param, self.normalization)
-                if self.use_dropout:
-                    out, extra_cache = dropout_forward(out, self.dropout_param)
-            caches.append((cache, extra_cache))
-        L = self.num_layers
-        scores, scores_cache = affine_forward(out, self.params[f"W{L}"], self.params[f"b{L}"])
-
+        for index in range(1, self.num_layers + 1):
+            activations, cache = self._forward(index, activations)
+            caches.append(cache)
         if y is None:
-            return scores
+            return activations
 
+        data_loss, upstream = softmax_loss(activations, y)
         grads = {}
-        loss, dout = softmax_loss(scores, y)
-        for i in range(1, L + 1):
-            W = self.params[f"W{i}"]
-            loss += 0.5 * self.reg * float(np.sum(W * W))
+        for index, cache in reversed(list(enumerate(caches, start=1))):
+            upstream, layer_grads = self._backward(index, upstream, cache)
+            grads.update(layer_grads)
 
-        dout, dW, grads[f"b{L}"] = affine_backward(dout, scores_cache)
-        grads[f"W{L}"] = dW + self.reg * self.params[f"W{L}"]
-        for i in range(L - 1, 0, -1):
-            kind, pool = self.layers[i - 1]
-            cache, extra_cache = caches[i - 1]
-            dgamma = dbeta = None
-            if kind == "conv":
-                if pool:
-                    dout = max_pool_backward_fast(dout, extra_cache)
-                if use_bn:
-                    dout, dW, db, dgamma, dbeta = conv_bn_relu_backward(dout, cache)
-                else:
-                    dout, dW, db = conv_relu_backward(dout, cache)
+        # L2 regularization of the weights only (0.5 * reg * sum of squares), added once at the end.
+        weights = [name for name in self.params if name.startswith("W")]
+        penalty = sum(float(np.vdot(self.params[name], self.params[name])) for name in weights)
+        for name in weights:
+            grads[name] = grads[name] + self.reg * self.params[name]
+        return data_loss + 0.5 * self.reg * penalty, grads
+
+    def _layer_params(self, index):
+        """W, b, gamma, beta (None without batchnorm) and bn_param (or None) of layer `index` (1-based)."""
+        p = self.params
+        bn_param = self.bn_params[index - 1] if self.bn_params and index < self.num_layers else None
+        return p[f"W{index}"], p[f"b{index}"], p.get(f"gamma{index}"), p.get(f"beta{index}"), bn_param
+
+    def _forward(self, index, x):
+        """Forward pass of layer `index` on x; returns (out, cache) where cache = (kind, pool, caches...)."""
+        kind, pool = self.layers[index - 1]
+        W, b, gamma, beta, bn_param = self._layer_params(index)
+        if index == self.num_layers:
+            out, cache = affine_forward(x, W, b)
+            return out, ("scores", cache, None)
+        if kind == "conv":
+            if bn_param is None:
+                out, cache = conv_relu_forward(x, W, b, self.conv_param)
             else:
-                if self.use_dropout:
-                    dout = dropout_backward(dout, extra_cache)
-                dout, dW, db, dgamma, dbeta = affine_norm_relu_backward(dout, cache)
-            grads[f"W{i}"] = dW + self.reg * self.params[f"W{i}"]
-            grads[f"b{i}"] = db
-            if use_bn:
-                grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta
+                out, cache = conv_bn_relu_forward(x, W, b, gamma, beta, self.conv_param, bn_param)
+            after = None
+            if pool:
+                out, after = max_pool_forward_fast(out, POOL_PARAM)
+            return out, ("conv", cache, after)
+        out, cache = affine_norm_relu_forward(x, W, b, gamma, beta, bn_param, self.normalization)
+        after = None
+        if self.use_dropout:
+            out, after = dropout_forward(out, self.dropout_param)
+        return out, ("hidden", cache, after)
 
-        return loss, grads
+    def _backward(self, index, dout, layer_cache):
+        """Backward pass of layer `index`; returns (dx, {param name: gradient}) without regularization."""
+        kind, cache, after = layer_cache
+        names = [f"W{index}", f"b{index}"]
+        if kind == "scores":
+            dx, *param_grads = affine_backward(dout, cache)
+        elif kind == "conv":
+            if after is not None:
+                dout = max_pool_backward_fast(dout, after)
+            if self.normalization is None:
+                dx, *param_grads = conv_relu_backward(dout, cache)
+            else:
+                dx, *param_grads = conv_bn_relu_backward(dout, cache)
+        else:
+            if after is not None:
+                dout = dropout_backward(dout, after)
+            dx, *param_grads = affine_norm_relu_backward(dout, cache)
+        if self.normalization is not None and kind != "scores":
+            names += [f"gamma{index}", f"beta{index}"]
+        return dx, dict(zip(names, param_grads))

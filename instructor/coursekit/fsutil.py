@@ -1,9 +1,10 @@
-"""File helpers: atomic writes, safe unpacking of untrusted zips, deterministic zips."""
+"""File helpers: atomic writes, safe unpacking of untrusted zips, reproducible zips."""
 
 import os
 import shutil
 import stat
 import tempfile
+import time
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -36,9 +37,18 @@ def atomic_write_text(path, text):
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def _zip_date():
+    """Entries' date: $SOURCE_DATE_EPOCH when set (reproducible builds), else now. A fixed old date would
+    show every file of an unpacked kit as years old."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    stamp = time.gmtime(int(epoch)) if epoch else time.localtime()
+    return (max(stamp.tm_year, 1980), *stamp[1:6])
+
+
 def write_zip(zip_path, src_dir, arc_prefix=""):
-    """Zip every file under `src_dir` (sorted, fixed timestamps) into `zip_path`, atomically."""
+    """Zip every file under `src_dir` (sorted, one date for all) into `zip_path`, atomically."""
     zip_path = Path(zip_path)
+    date = _zip_date()
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=zip_path.parent, prefix=f".{zip_path.name}.", suffix=".tmp")
     os.close(fd)
@@ -46,7 +56,7 @@ def write_zip(zip_path, src_dir, arc_prefix=""):
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
             for file in sorted(p for p in Path(src_dir).rglob("*") if p.is_file()):
                 rel = file.relative_to(src_dir).as_posix()
-                info = zipfile.ZipInfo(f"{arc_prefix}{rel}", date_time=(2020, 1, 1, 0, 0, 0))
+                info = zipfile.ZipInfo(f"{arc_prefix}{rel}", date_time=date)
                 mode = 0o755 if os.access(file, os.X_OK) else 0o644
                 info.external_attr = (stat.S_IFREG | mode) << 16
                 info.compress_type = zipfile.ZIP_DEFLATED

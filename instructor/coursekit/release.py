@@ -1,26 +1,47 @@
 """`coursekit release`: cut the student kits (one per assignment, folder and zip) from the reference tree.
 
-Each kit holds the assignment's notebooks, the whole package with every region stubbed, the public tests,
-the kit files (setup.py, requirements.txt, ...) and a generated README. The build stops on a malformed
-marker (file:line), on a solution line found anywhere in the kit (the leak scan), and when the stubbed
-package does not import. A kit folder and its zip are replaced only once the new one is complete.
+A kit holds exactly what its assignment needs:
+- its notebooks (regions stubbed, outputs cleared) and the assets of its folder;
+- its TODO files (stubbed) and the given modules they need: the static import closure (imports.py) of
+  the TODO files, of the notebooks' import statements and of the public test files, inside the package;
+  a package data file (not .py/.pyx) ships when a shipped module or notebook names its top folder or file;
+- the public test files of its own TODOs (grading.toml `public`), with any conftest.py beside them;
+- the kit files of [course] kit_files, three of them made for the kit: pyproject.toml with its own
+  distribution name `<package>-<assignment>` (two kits install side by side; the import package keeps its
+  name) and only the build requirements it needs (no Cython or compiler without a .pyx to build);
+  requirements.txt generated from pyproject.toml (both only when the reference tree has a pyproject.toml);
+- a generated README.md and .kit-manifest.json (read by collectSubmission.sh: notebooks, TODO files and
+  ids, model files).
+The build stops on a malformed marker (file:line), on a leak (leaks.py: solution lines, or solution
+structure with other names), and when the stubbed package does not import. A kit folder and its zip are
+replaced only once the new one is complete.
 """
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+
+import tomllib
 
 from . import notebooks
 from .fsutil import atomic_write_text, write_zip
-from .markers import find_regions, is_significant, normalize, outside_lines, qualnames, stub_text
+from .imports import ImportScanError, closure, module_name
+from .kit_readme import student_readme
+from .leaks import line_leaks, public_lines, structural_leaks
+from .markers import find_regions, qualnames, stub_text
 from .reference import Reference, is_junk
 
 MANIFEST = ".kit-manifest.json"
 ASSET_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".md", ".txt", ".cfg"}
+# Optional-dependency groups of the reference's pyproject.toml that a student needs beside the package.
+KIT_EXTRAS = ("notebooks", "test")
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 class ReleaseError(RuntimeError):
@@ -33,51 +54,184 @@ def short_name(assignment):
     return f"a{digits}" if digits else assignment
 
 
-def student_readme(assignment, notebook_names, package):
-    short = short_name(assignment)
-    listed = "\n".join(f"- `{name}`" for name in notebook_names)
-    return f"""# {assignment}
-
-Notebooks of this assignment:
-
-{listed}
-
-## Set-up
-
-Python 3.10 or newer. In this folder:
-
-```bash
-python3 -m venv .venv && . .venv/bin/activate
-pip install -r requirements.txt && pip install -e .   # also builds the Cython extension of {package}
-./get_datasets.sh                                      # downloads the data sets into {package}/datasets
-jupyter notebook
-```
-
-Without internet access, use the Fashion-MNIST copy installed on the machine instead of downloading:
-start Jupyter with `CS231N_DATASET=fashion_mnist jupyter notebook`.
-
-## Working
-
-Write your code between the lines `# *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****` and
-`# *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****` in the `{package}` package and in the
-notebooks; do not edit those marker lines. Check yourself with the public tests: `python3 -m pytest tests -q`.
-The grader also runs hidden tests, so passing the public tests is necessary but not sufficient.
-
-## Submitting
-
-Run every notebook from top to bottom (Kernel > Restart & Run All) and save it, then run
-
-```bash
-./collectSubmission.sh
-```
-
-It checks that every notebook was run without errors, warns about TODOs still stubbed with `pass`, and
-writes `{short}_submission.zip` (notebooks and code only) plus a PDF (or HTML) of the notebooks. Upload
-`{short}_submission.zip` to Gradescope.
-"""
+def model_files(cfg, assignment):
+    """Trained-model files the graded notebook cells save (`<tag>.npz` unless grading.toml says `model`)."""
+    return [todo.model for todo in cfg.todos_for(assignment) if todo.is_notebook]
 
 
-def _copy_text_or_bytes(src, dst):
+@dataclass(frozen=True)
+class KitContents:
+    """Root-relative files of the reference tree that a kit ships (stubbed where they hold regions)."""
+
+    package_files: tuple
+    test_files: tuple
+    notebooks: tuple
+    todo_files: tuple  # package files with this assignment's regions
+
+    @property
+    def has_extension(self):
+        return any(rel.endswith(".pyx") for rel in self.package_files)
+
+
+def _notebook_code(path):
+    """The code cells of a notebook as one Python text, IPython magics and shell escapes left out."""
+    lines = []
+    for cell in notebooks.read(path).cells:
+        if cell.cell_type == "code":
+            lines += [line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+            lines.append("")
+    return "\n".join(lines)
+
+
+def kit_contents(ref, assignment):
+    """What the kit of `assignment` ships; raise ReleaseError naming a file that cannot be scanned or found."""
+    cfg = ref.config
+    package = cfg.package
+    todos = cfg.todos_for(assignment)
+    todo_files = sorted({t.path for t in todos if not t.is_notebook})
+    test_files = set()
+    for todo in todos:
+        for node in todo.public:
+            rel = node.split("::", 1)[0]
+            if not (ref.root / rel).is_file():
+                raise ReleaseError(f"{cfg.path}: public test file {rel} of {todo.id} is missing from {ref.root}")
+            test_files.add(rel)
+    for rel in sorted(test_files):
+        conftest = Path(rel).parent / "conftest.py"
+        if (ref.root / conftest).is_file():
+            test_files.add(conftest.as_posix())
+    nb_paths = ref.notebooks(assignment)
+
+    sources = []
+    for rel in todo_files:
+        mod, is_pkg = module_name(rel)
+        sources.append(((ref.root / rel).read_text(encoding="utf-8"), rel, mod, is_pkg, ("",)))
+    for rel in sorted(test_files):
+        sources.append(((ref.root / rel).read_text(encoding="utf-8"), rel, "", False, ("", Path(rel).parent.as_posix())))
+    for rel in nb_paths:
+        sources.append((_notebook_code(ref.root / rel), rel, "", False, ("",)))
+    shipped = set(ref.package_files())
+    test_dir = cfg.public_tests.rstrip("/") + "/"
+    try:
+        reached = closure(ref.root, sources, lambda rel: rel in shipped or rel.startswith(test_dir))
+    except ImportScanError as exc:
+        raise ReleaseError(str(exc)) from exc
+    modules = {rel for rel in reached if rel in shipped} | set(todo_files)
+    test_files |= {rel for rel in reached if rel.startswith(test_dir)}
+
+    # Data files of the package ship when code or notebooks that ship name their top folder or file.
+    named = "\n".join([(ref.root / rel).read_text(encoding="utf-8") for rel in sorted(modules) if rel.endswith(".py")]
+                      + [json.dumps(notebooks.read(ref.root / rel)) for rel in nb_paths])
+    for rel in shipped - modules:
+        if Path(rel).suffix not in (".py", ".pyx"):
+            top = Path(rel).relative_to(package).parts[0]
+            if top in named:
+                modules.add(rel)
+    return KitContents(tuple(sorted(modules)), tuple(sorted(test_files)), tuple(nb_paths), tuple(todo_files))
+
+
+def _requirement_name(requirement):
+    match = _REQUIREMENT_NAME.match(requirement)
+    return match.group(1).lower().replace("_", "-") if match else requirement
+
+
+def _toml(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    return "[" + ", ".join(_toml(v) for v in value) + "]"
+
+
+def _reference_project(ref):
+    path = ref.root / "pyproject.toml"
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReleaseError(f"{path} is missing; the kits' pyproject.toml and requirements.txt are made from it") from None
+
+
+def _oldest_python(ref):
+    """"3.10" for the reference's `requires-python = ">=3.10"`; None when it declares none."""
+    if not (ref.root / "pyproject.toml").is_file():
+        return None
+    match = re.fullmatch(r"\s*>=\s*([0-9.]+)\s*", _reference_project(ref).get("project", {}).get("requires-python", ""))
+    return match.group(1) if match else None
+
+
+def build_requirements(project, has_extension):
+    """The reference's build requirements a kit needs: without an extension to compile, setuptools alone."""
+    requires = project.get("build-system", {}).get("requires", [])
+    return [r for r in requires if has_extension or _requirement_name(r) == "setuptools"]
+
+
+def kit_pyproject(ref, assignment, contents):
+    """pyproject.toml of a kit: the reference's project, renamed `<package>-<assignment>`, for this kit."""
+    data = _reference_project(ref)
+    project = data.get("project", {})
+    package = ref.config.package
+    lines = [
+        f"# Made by `coursekit release` for {assignment}: installs the {package} package of this folder as the",
+        f"# distribution {package}-{assignment}, so kits of other assignments install beside it.",
+        "[build-system]",
+        f"requires = {_toml(build_requirements(data, contents.has_extension))}",
+        'build-backend = "setuptools.build_meta"',
+        "",
+        "[project]",
+        f"name = {_toml(f'{package}-{assignment}')}",
+        f"version = {_toml(project.get('version', '0'))}",
+        f"description = {_toml(f'{assignment} of the course: the {package} package with its TODOs')}",
+        'readme = "README.md"',
+    ]
+    for key in ("requires-python", "license", "dependencies"):
+        if key in project:
+            lines.append(f"{key} = {_toml(project[key])}")
+    lines += [
+        "",
+        "[tool.setuptools]",
+        "# `pip install -e .` then puts this folder on sys.path (a .pth file) instead of installing an import hook",
+        f"# that maps every `{package}.*` name to this folder: with kits of two assignments installed, a notebook",
+        "# imports the package next to it and never a module of the other kit that this one lacks.",
+        'package-dir = {"" = "."}',
+        "",
+        "[tool.setuptools.packages.find]",
+        f"include = {_toml([package, package + '.*'])}",
+    ]
+    if contents.has_extension:
+        lines += ["", "[tool.setuptools.package-data]", f"{package} = {_toml(['*.pyx'])}"]
+    pytest_opts = data.get("tool", {}).get("pytest", {}).get("ini_options", {})
+    if pytest_opts:
+        lines += ["", "[tool.pytest.ini_options]"] + [f"{k} = {_toml(v)}" for k, v in pytest_opts.items()]
+    return "\n".join(lines) + "\n"
+
+
+def kit_requirements(ref, assignment, contents):
+    """requirements.txt of a kit: build requirements (so `--no-build-isolation` works), runtime dependencies,
+    and the KIT_EXTRAS groups (Jupyter front end, widgets, nbconvert, pytest), each once."""
+    data = _reference_project(ref)
+    project = data.get("project", {})
+    extras = project.get("optional-dependencies", {})
+    missing = [name for name in KIT_EXTRAS if name not in extras]
+    if missing:
+        raise ReleaseError(f"{ref.root / 'pyproject.toml'} lacks [project.optional-dependencies] {missing}")
+    groups = [
+        ("to build and install the package (pip install -e .)", build_requirements(data, contents.has_extension)),
+        ("used by the package", project.get("dependencies", [])),
+        *((f"[{name}] extra of the reference", extras[name]) for name in KIT_EXTRAS),
+    ]
+    lines = [f"# Made by `coursekit release` for {assignment}: pip install -r requirements.txt && pip install -e ."]
+    seen = set()
+    for title, requirements in groups:
+        fresh = [r for r in requirements if r not in seen]
+        seen.update(fresh)
+        if fresh:
+            lines += [f"# {title}", *fresh]
+    return "\n".join(lines) + "\n"
+
+
+def _copy(src, dst):
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(src, dst)
 
@@ -87,28 +241,34 @@ def build_kit(ref, assignment, dest):
     cfg = ref.config
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
+    contents = kit_contents(ref, assignment)
     shipped = []
-    for rel in ref.package_files() + ref.public_test_files():
+    for rel in contents.package_files + contents.test_files:
         src = ref.root / rel
+        out = dest / rel
         if rel.endswith(".py"):
             text = src.read_text(encoding="utf-8")
             regions = find_regions(text, rel)
-            out = dest / rel
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(stub_text(text, regions) if regions else text, encoding="utf-8")
         else:
-            _copy_text_or_bytes(src, dest / rel)
+            _copy(src, out)
         shipped.append(rel)
     missing = [f for f in cfg.kit_files if not (ref.root / f).is_file()]
     if missing:
         raise ReleaseError(
             f"kit files {missing} are missing from {ref.root}; add them or remove them from [course] kit_files"
         )
+    # With a pyproject.toml the reference says what a kit installs; a tree without one ships its files as they are.
+    made = {"pyproject.toml": kit_pyproject, "requirements.txt": kit_requirements}
     for rel in cfg.kit_files:
-        _copy_text_or_bytes(ref.root / rel, dest / rel)
+        if rel in made and (ref.root / "pyproject.toml").is_file():
+            atomic_write_text(dest / rel, made[rel](ref, assignment, contents))
+        else:
+            _copy(ref.root / rel, dest / rel)
         shipped.append(rel)
     names = []
-    for rel in ref.notebooks(assignment):
+    for rel in contents.notebooks:
         nb = notebooks.strip_for_release(notebooks.read(ref.root / rel), rel)
         name = Path(rel).name
         notebooks.write(nb, dest / name)
@@ -118,21 +278,39 @@ def build_kit(ref, assignment, dest):
     for asset in sorted(folder.rglob("*")):
         rel_asset = asset.relative_to(folder)
         if asset.is_file() and asset.suffix in ASSET_SUFFIXES and not is_junk(rel_asset):
-            _copy_text_or_bytes(asset, dest / rel_asset)
+            _copy(asset, dest / rel_asset)
             shipped.append(rel_asset.as_posix())
-    atomic_write_text(dest / "README.md", student_readme(assignment, names, cfg.package))
-    # collectSubmission.sh reads it, so the script needs no per-course edits.
-    manifest = {"assignment": short_name(assignment), "notebooks": names}
+    models = model_files(cfg, assignment)
+    atomic_write_text(dest / "README.md", student_readme(
+        assignment=assignment, short=short_name(assignment), package=cfg.package, notebooks=names,
+        todo_files=contents.todo_files, has_extension=contents.has_extension, models=models,
+        python=_oldest_python(ref),
+    ))
+    manifest = {
+        "assignment": short_name(assignment),
+        "name": assignment,
+        "package": cfg.package,
+        "notebooks": names,
+        "todo_files": list(contents.todo_files),
+        # TODO ids as paths in the kit (notebooks sit in its root), so a file shared by two assignments is
+        # reported only for this one's TODOs.
+        "todos": [Path(t.path).name + "::" + t.name if t.is_notebook else t.id for t in cfg.todos_for(assignment)],
+        "models": models,
+    }
     atomic_write_text(dest / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+    shipped += ["README.md", MANIFEST]
     return shipped
 
 
 def write_solved(ref, assignment, dest, solved=None):
     """Write the graded files of `assignment` into `dest` as a submission: the reference's code where the TODO
-    is in `solved` (None: all of them), the stub elsewhere. Used to validate the grader end to end."""
+    is in `solved` (None: all of them), the stub elsewhere, and the reference's trained model file
+    `<tag>.npz` (next to its notebook, when present) of every solved notebook TODO. Used to validate the
+    grader end to end."""
     dest = Path(dest)
-    pieces = ref.pieces()
-    for rel in sorted({p.file for p in pieces if p.file.endswith(".py")}):
+    cfg = ref.config
+    own = {t.path for t in cfg.todos_for(assignment)}
+    for rel in sorted({p.file for p in ref.pieces() if p.file.endswith(".py") and p.file in own}):
         text = (ref.root / rel).read_text(encoding="utf-8")
         regions = find_regions(text, rel)
         names = qualnames(text, regions, rel)
@@ -146,65 +324,10 @@ def write_solved(ref, assignment, dest, solved=None):
         if solved is None:
             keep = {notebooks.cell_key(c, i) for i, c in enumerate(nb.cells)}
         notebooks.write(notebooks.strip_for_release(nb, rel, keep=keep), dest / Path(rel).name)
+    for todo in cfg.todos_for(assignment):
+        if todo.is_notebook and (solved is None or todo.id in solved) and (ref.root / assignment / todo.model).is_file():
+            _copy(ref.root / assignment / todo.model, dest / todo.model)
     return dest
-
-
-def _text_lines(path):
-    """(line number, text) pairs a person could read in the file; notebooks by cell source and output."""
-    if path.suffix == ".ipynb":
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        for index, cell in enumerate(nb.get("cells", [])):
-            chunks = [cell.get("source", "")]
-            for output in cell.get("outputs", []):
-                chunks.append(output.get("text", ""))
-                chunks.extend(v for v in output.get("data", {}).values() if isinstance(v, str | list))
-            for chunk in chunks:
-                text = "".join(chunk) if isinstance(chunk, list) else chunk
-                for i, line in enumerate(text.splitlines()):
-                    yield f"cell {index} line {i + 1}", line
-        return
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        text = path.read_bytes().decode("latin-1")
-    for i, line in enumerate(text.splitlines()):
-        yield str(i + 1), line
-
-
-def public_lines(ref):
-    """Normalised lines of code the kit gives away anyway: everything outside the regions."""
-    public = set()
-    files = ref.package_files() + ref.public_test_files() + list(ref.config.kit_files)
-    for rel in files:
-        path = ref.root / rel
-        if path.suffix == ".ipynb" or not path.is_file():
-            continue
-        text = path.read_text(encoding="utf-8", errors="replace")
-        regions = find_regions(text, rel) if rel.endswith(".py") else []
-        public.update(normalize(line) for line in outside_lines(text, regions))
-    for rel in ref.all_notebooks():
-        for cell in notebooks.read(ref.root / rel).cells:
-            regions = find_regions(cell.source, rel) if cell.cell_type == "code" else []
-            public.update(normalize(line) for line in outside_lines(cell.source, regions))
-    return public
-
-
-def leak_scan(ref, kit_dir, pieces, public):
-    """Every place in the kit where a significant solution line appears, as 'file:line: ...' strings."""
-    secret = {}
-    for piece in pieces:
-        for offset, line in enumerate(piece.body):
-            norm = normalize(line)
-            if is_significant(norm) and norm not in public:
-                secret.setdefault(norm, f"{piece.file}:{piece.line + 1 + offset} ({piece.todo_id})")
-    findings = []
-    for path in sorted(p for p in Path(kit_dir).rglob("*") if p.is_file()):
-        for where, line in _text_lines(path):
-            origin = secret.get(normalize(line))
-            if origin:
-                rel = path.relative_to(kit_dir).as_posix()
-                findings.append(f"{rel}:{where}: solution line {line.strip()!r} from {origin}")
-    return findings
 
 
 def check_imports(kit_dir, package):
@@ -243,9 +366,11 @@ def release_assignment(ref, assignment, out_dir, pieces=None, public=None):
     try:
         kit = staging / assignment
         build_kit(ref, assignment, kit)
-        findings = leak_scan(ref, kit, pieces, public)
+        findings = line_leaks(kit, pieces, public)
+        own = {t.id for t in ref.config.todos_for(assignment)}
+        findings += structural_leaks(ref, kit, [p for p in pieces if p.todo_id in own])
         if findings:
-            raise ReleaseError(f"{len(findings)} solution line(s) leak into the {assignment} kit:\n" + "\n".join(findings))
+            raise ReleaseError(f"{len(findings)} leak(s) of solution code into the {assignment} kit:\n" + "\n".join(findings))
         check_imports(kit, ref.config.package)
         write_zip(staging / f"{assignment}.zip", kit, arc_prefix=f"{assignment}/")
         final = out_dir / assignment
@@ -272,6 +397,6 @@ def main(*, root=None, config=None, out="build/release", assignments=None):
         kit = release_assignment(ref, name, out, pieces, public)
         files = sum(1 for p in kit.rglob("*") if p.is_file())
         todos = len(ref.config.todos_for(name))
-        print(f"{name}: {files} files, {todos} TODOs graded, leak scan clean, stubbed package imports -> {kit}")
+        print(f"{name}: {files} files, {todos} TODOs graded, leak scans clean, stubbed package imports -> {kit}")
         print(f"{name}: zip -> {out / (name + '.zip')}")
     return 0

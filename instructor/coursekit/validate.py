@@ -5,8 +5,9 @@ For each assignment, through the real grader (sandbox included):
    `<tag>.npz` files the reference notebooks save next to themselves) pass every notebook TODO;
 2. the untouched release fails every check of every TODO, and each failure names the function;
 3. with `--solve TODO`: the release with exactly that TODO solved scores exactly its points;
-4. the public tests of the kit: with the reference code they all pass; on the untouched release exactly
-   the tests listed for the assignment's TODOs fail (everything else in the kit passes).
+4. the public tests of the kit: with the reference code they all pass; on the untouched release every test
+   listed for one of the assignment's TODOs fails (other tests may fail too: they exercise several TODOs
+   of the kit at once, and the reference run shows nothing else makes them fail).
 Exit status 1 lists every broken expectation.
 """
 
@@ -100,13 +101,11 @@ def _check_public(grader, ref, problems):
         owners = [t.id for t in todos if any(node_matches(p, test_id) for p in t.public)]
         if passed and owners:
             problems.append(f"public test {test_id} of {owners[0]} passes on the untouched release")
-        if not passed and not owners:
-            problems.append(f"public test {test_id} fails on the untouched release but belongs to no TODO of {grader.assignment}")
     for todo in todos:
         for pattern in todo.public:
             if not any(node_matches(pattern, test_id) for test_id in release):
                 problems.append(f"public test {pattern} of {todo.id} is not in the {grader.assignment} kit")
-    return len(release)
+    return len(release), sum(not p for p in release.values()), sum(not p for p in reference.values())
 
 
 def main(*, root=None, config=None, assignments=None, solve=(), public=True):
@@ -126,8 +125,8 @@ def main(*, root=None, config=None, assignments=None, solve=(), public=True):
                     got, expected = _check_solved(grader, ref, todo_id, problems)
                     print(f"{name}: release + {todo_id} solved scores {got:g} (expected {expected:g})")
             if public:
-                n = _check_public(grader, ref, problems)
-                print(f"{name}: {n} public tests agree with the TODOs" if not problems else f"{name}: public tests ran")
+                total, on_release, on_reference = _check_public(grader, ref, problems)
+                print(f"{name}: {total} public tests; {on_release} fail on the untouched release, {on_reference} on the reference")
     for problem in problems:
         print(f"PROBLEM: {problem}")
     print("validate: OK" if not problems else f"validate: {len(problems)} problem(s)")

@@ -1,5 +1,5 @@
 """
-One-epoch accuracy of ThreeLayerConvNet over seeds: `python -m cs231n.bench_accuracy` (or `make bench-accuracy`).
+One-epoch accuracy of ThreeLayerConvNet over seeds: `python -m benchmarks.bench_accuracy` (or `make bench-accuracy`).
 
 Trains the model of the ConvolutionalNetworks notebook's "Train the net" cell with the course's settings
 (weight scale 1e-3, hidden 500, reg 1e-3, Adam 1e-3, batch 50, one epoch) once per seed and learning-rate
@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from cs231n.bench import target_line
+from benchmarks.bench import target_line
 from cs231n.classifiers.cnn import ThreeLayerConvNet
 from cs231n.data_utils import get_data
 from cs231n.solver import LR_SCHEDULES, Solver
@@ -49,7 +49,7 @@ def one_epoch(data, seed, lr_schedule):
 
 
 def _parse(argv):
-    parser = argparse.ArgumentParser(prog="python -m cs231n.bench_accuracy",
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_accuracy",
                                      description=__doc__.strip().splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 231], help="seeds to train with")
     parser.add_argument("--schedules", nargs="+", choices=LR_SCHEDULES, default=list(LR_SCHEDULES),
@@ -64,7 +64,7 @@ def main(argv=None):
     """Run the accuracy benchmark with command-line arguments argv (default sys.argv[1:]); return the exit code."""
     args = _parse(argv)
     data = get_data(args.dataset, num_training=args.num_training, dtype=np.float32)
-    print(f"cs231n.bench_accuracy: ThreeLayerConvNet, one epoch on {len(data['X_train'])} {data['dataset']} "
+    print(f"benchmarks.bench_accuracy: ThreeLayerConvNet, one epoch on {len(data['X_train'])} {data['dataset']} "
           f"images (weight scale 1e-3, hidden 500, reg 1e-3, Adam 1e-3, batch 50); accuracy on whole splits")
     print(f"{'lr_schedule':12s} {'seed':>5s} {'train':>7s} {'val':>7s} {'test':>7s} {'seconds':>8s}")
     results = {}

@@ -1,5 +1,5 @@
 """
-Speed table of the fast layers: `python -m cs231n.bench` (or `make bench`).
+Speed table of the fast layers: `python -m benchmarks.bench` (or `make bench`).
 
 For each convolution and max-pool shape, in float32 and float64, it prints the
 median time of the forward and backward passes of
@@ -221,7 +221,7 @@ def run_epoch(threads, no_torch_reason):
     results = {}
     frameworks = ["numpy", "torch"] if not no_torch_reason else ["numpy"]
     for framework in frameworks:
-        cmd = [sys.executable, "-m", "cs231n.bench", "--epoch-worker", framework, "--threads", str(threads)]
+        cmd = [sys.executable, "-m", "benchmarks.bench", "--epoch-worker", framework, "--threads", str(threads)]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
@@ -307,7 +307,7 @@ def _epoch_worker_torch(threads):
 
 
 def _parse(argv):
-    parser = argparse.ArgumentParser(prog="python -m cs231n.bench", description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.bench", description=__doc__.strip().splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="3 repeats instead of 15")
     parser.add_argument("--no-torch", action="store_true", help="skip the PyTorch columns")
     parser.add_argument("--repeat", type=int, default=None, help="timed runs per measurement (median)")
@@ -338,7 +338,7 @@ def main(argv=None):
     repeat = args.repeat or (3 if args.quick else 15)
     torch, no_torch_reason = _load_torch(args.no_torch, threads)
     torch_version = "not used" if torch is None else f"{torch.__version__}, {torch.get_num_threads()} threads"
-    print(f"cs231n.bench: fast backend '{fast_layers.get_backend()}', numpy {np.__version__} "
+    print(f"benchmarks.bench: fast backend '{fast_layers.get_backend()}', numpy {np.__version__} "
           f"({threads} threads), torch {torch_version}; median of {repeat} runs, naive: 1 run, "
           f"{os.cpu_count()} CPUs")
 
