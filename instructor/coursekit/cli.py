@@ -51,14 +51,26 @@ def build_parser():
     p.add_argument("--base", help=argparse.SUPPRESS)
     p.add_argument("--test-timeout", type=float, help="seconds per call into the submission (default: from the config)")
 
-    p = sub.add_parser("grade-batch", help="grade every submission in a folder in parallel; one CSV of scores")
+    p = sub.add_parser("grade-batch", help="grade every submission in a folder (resumable); CSV of scores and a report")
     _common(p)
     p.add_argument("folder", help="folder of submission zips (or folders)")
-    p.add_argument("--out", default="build/grades", help="folder for the per-submission results (default: build/grades)")
+    p.add_argument("--out", default="build/grades", help="results.json per submission, CSV and report (default: build/grades)")
     p.add_argument("--csv", help="scores CSV (default: OUT/scores.csv)")
     p.add_argument("--jobs", type=int, default=2, help="submissions graded at once (default: 2)")
     p.add_argument("--assignment", help="assignment name (default: detected per submission)")
+    _isolation(p)
     p.add_argument("--notebooks", action="store_true", help="also re-execute the notebooks (no points)")
+    p.add_argument("--timeout", type=float, default=3600, help="seconds before a submission's grader is killed (default: 3600)")
+
+    p = sub.add_parser("report", help="rebuild the scores CSV and the HTML report of a grade-batch folder")
+    p.add_argument("out", metavar="DIR", help="the --out folder of grade-batch")
+    p.add_argument("--csv", help="scores CSV (default: DIR/scores.csv)")
+
+    p = sub.add_parser("gradescope", help="write ASSIGNMENT_autograder.zip for Gradescope (holds the solutions)")
+    _common(p)
+    p.add_argument("assignment", help="assignment name, e.g. assignment2")
+    p.add_argument("--out", default="build/autograder", help="output folder (default: build/autograder)")
+    p.add_argument("--notebooks", action="store_true", help="also re-execute the notebooks at grading time (slow)")
 
     p = sub.add_parser("run-notebooks", help="execute the reference notebooks headless; summary table")
     _common(p)
@@ -99,7 +111,17 @@ def main(argv=None):
             from . import grade_batch
 
             return grade_batch.main(**common, folder=args.folder, out=args.out, csv_path=args.csv, jobs=args.jobs,
-                                    assignment=args.assignment, notebooks=args.notebooks)
+                                    assignment=args.assignment, notebooks=args.notebooks, timeout=args.timeout,
+                                    isolation=args.isolation, require_isolation=args.require_isolation,
+                                    worker_python=args.worker_python, worker_uid_base=args.worker_uid_base)
+        if args.command == "report":
+            from . import report
+
+            return report.main(out=args.out, csv_path=args.csv)
+        if args.command == "gradescope":
+            from . import gradescope
+
+            return gradescope.main(**common, assignment=args.assignment, out=args.out, notebooks=args.notebooks)
         if args.command == "cifar-format":
             from . import cifar_format
 

@@ -1,88 +1,264 @@
-"""`coursekit grade-batch FOLDER`: grade every submission in a folder, in parallel, into one CSV of scores.
+"""`coursekit grade-batch FOLDER --out DIR`: grade every submission of a folder into per-student results.json
+files, one CSV of per-TODO scores and an instructor report (report.py).
 
-Each submission is graded by its own `coursekit grade` process (sharing one prebuilt base kit per
-assignment), so a submission that breaks its grader cannot take the batch down; its row says so.
+- Each submission (a .zip or a folder in FOLDER) is graded by its own `coursekit grade` process, `--jobs` at
+  once, so a submission that breaks its grader cannot take the batch down; a process that outlives
+  `--timeout` is killed with its process group. The kit they grade in (release + built extension) is built
+  once per assignment and handed to each (`--base`): building it costs more than grading.
+- Resumable: DIR/<name>.json is written atomically once its grade is complete, and records in its
+  `extra_data` what was graded (sha256 of the submission, assignment, notebook setting). A restart skips
+  every submission whose results match, so killing the batch at any moment loses only the grades in flight.
+  A changed submission is regraded; a grader error (exit code 2, or no results) is kept for the CSV and
+  retried by the next run.
+- When the batch process dies, even by SIGKILL, its grade processes are killed too (PR_SET_PDEATHSIG), so
+  no orphan goes on grading beside the restarted batch.
 """
 
-import csv
-import io
+import hashlib
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from tqdm import tqdm
+
+from . import report
 from .fsutil import atomic_write_text
 from .grade import build_base, detect_assignment
 from .reference import Reference
+from .report import BATCH_KEY
+
+DEFAULT_TIMEOUT = 3600
+# Runs each grade process: dies with the batch (PR_SET_PDEATHSIG = 1), or exits if the batch is already gone.
+LAUNCHER = (
+    "import ctypes, os, signal, sys\n"
+    "libc = ctypes.CDLL(None)\n"
+    "if hasattr(libc, 'prctl'):\n"
+    "    libc.prctl(1, signal.SIGKILL, 0, 0, 0)\n"
+    "if os.getppid() != int(sys.argv[1]):\n"
+    "    sys.exit(1)\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
 
 
-def _grade_one(submission, assignment, base, results, common, notebooks):
-    argv = [sys.executable, "-m", "coursekit", "grade", str(submission), "--results", str(results),
-            "--assignment", assignment, "--base", str(base)]
-    argv += [arg for key in ("root", "config") if common[key] for arg in (f"--{key}", str(common[key]))]
-    if notebooks:
-        argv.append("--notebooks")
-    proc = subprocess.run(argv, capture_output=True, text=True)
-    try:
-        return json.loads(Path(results).read_text(encoding="utf-8")), ""
-    except (OSError, ValueError):
-        return None, f"grader exit {proc.returncode}: {proc.stderr.strip()[-300:]}"
+def grade_argv(submission, results, *, assignment=None, root=None, config=None, notebooks=False, isolation=None,
+               require_isolation=False, worker_python=None, worker_uid_base=None, base=None):
+    """The `coursekit grade` command line (after `coursekit`) for one submission; None leaves the grader's default.
+    `base`: a kit built once by grade.build_base, so each grade skips building the extension."""
+    argv = ["grade", str(submission), "--results", str(results)]
+    options = (("--assignment", assignment), ("--root", root), ("--config", config), ("--isolation", isolation),
+               ("--worker-python", worker_python), ("--worker-uid-base", worker_uid_base), ("--base", base))
+    for flag, value in options:
+        if value is not None and value != "":
+            argv += [flag, str(value)]
+    argv += ["--notebooks"] if notebooks else []
+    argv += ["--require-isolation"] if require_isolation else []
+    return argv
 
 
-def main(*, folder, out="build/grades", csv_path=None, jobs=2, assignment=None, notebooks=True, root=None, config=None):
-    ref = Reference(root, config)
+def fingerprint(path):
+    """sha256 of a submission: the zip's bytes, or the folder's file names and contents."""
+    digest = hashlib.sha256()
+    path = Path(path)
+    if path.is_file():
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+    for file in sorted(p for p in path.rglob("*") if p.is_file() or p.is_symlink()):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        digest.update(os.readlink(file).encode() if file.is_symlink() else file.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def submissions_in(folder):
+    """{name: path} of the submissions in `folder`: a.zip -> a, folder b -> b. Raises on a clash or none."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"submissions folder {folder} does not exist")
-    submissions = sorted(p for p in folder.iterdir() if p.suffix == ".zip" or p.is_dir())
-    if not submissions:
+    found = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if path.is_dir() or path.suffix == ".zip":
+            name = path.stem if path.suffix == ".zip" else path.name
+            if name in found:
+                raise ValueError(f"{found[name].name} and {path.name} in {folder} would both be graded as {name!r}; "
+                                 "rename one")
+            found[name] = path
+    if not found:
         raise FileNotFoundError(f"no submission (.zip or folder) in {folder}")
+    return found
+
+
+def finished(results_path, expected):
+    """Whether `results_path` holds a completed grade of the submission described by `expected`."""
+    try:
+        data = json.loads(Path(results_path).read_text(encoding="utf-8"))
+        meta = data["extra_data"][BATCH_KEY]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return meta.get("status") == "graded" and all(meta.get(k) == v for k, v in expected.items())
+
+
+def failed_results(message):
+    return {"score": 0.0, "execution_time": 0.0, "output": message, "visibility": "visible",
+            "stdout_visibility": "hidden", "tests": []}
+
+
+class Batch:
+    def __init__(self, *, out, timeout, grade_options):
+        self.out = Path(out)
+        self.timeout = timeout
+        self.grade_options = grade_options  # keyword arguments of grade_argv shared by every submission
+        self.running = {}  # name -> Popen
+        self.lock = threading.Lock()
+        self.stopping = False
+
+    def grade(self, name, path, meta, base):
+        """Grade one submission in its own process; write OUT/<name>.json atomically; return its status."""
+        tmp = self.out / ".partial" / f"{name}.json"
+        tmp.parent.mkdir(exist_ok=True)
+        argv = [sys.executable, "-m", "coursekit",
+                *grade_argv(path, tmp, assignment=meta["assignment"], base=base, **self.grade_options)]
+        start = time.monotonic()
+        log_path = self.out / "logs" / f"{name}.log"
+        log_path.parent.mkdir(exist_ok=True)
+        with log_path.open("w") as log:
+            with self.lock:
+                if self.stopping:
+                    return "cancelled"
+                proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(os.getpid()), *argv], stdin=subprocess.DEVNULL,
+                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                self.running[name] = proc
+            try:
+                returncode = proc.wait(timeout=self.timeout)
+                timed_out = False
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                returncode, timed_out = proc.wait(), True
+            finally:
+                with self.lock:
+                    self.running.pop(name, None)
+        if self.stopping and returncode < 0:
+            tmp.unlink(missing_ok=True)
+            return "cancelled"
+        try:
+            results = json.loads(tmp.read_text(encoding="utf-8"))
+            if not isinstance(results, dict) or not isinstance(results.get("tests"), list):
+                raise ValueError("not a results.json")
+        except (OSError, ValueError):
+            results = None
+        tmp.unlink(missing_ok=True)
+        if timed_out:
+            status, results = "error", failed_results(f"grader killed after the batch timeout ({self.timeout} s)")
+        elif results is None:
+            status = "error"
+            results = failed_results(f"the grader wrote no results.json (exit code {returncode}); see {log_path}")
+        else:
+            status = "graded" if returncode == 0 else "error"
+        extra = results.setdefault("extra_data", {})
+        extra[BATCH_KEY] = {**meta, "status": status, "exit_code": returncode,
+                            "seconds": round(time.monotonic() - start, 1)}
+        atomic_write_text(self.out / f"{name}.json", json.dumps(results, indent=2) + "\n")
+        return status
+
+    def stop(self):
+        with self.lock:
+            self.stopping = True
+            for proc in self.running.values():
+                _kill_group(proc)
+
+
+def _kill_group(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _build_bases(ref, assignments, folder):
+    """{assignment: kit} built once for the whole batch (the extension compiles once, not per submission)."""
+    kits = {}
+    for assignment in assignments:
+        kits[assignment] = folder / assignment / "kit"
+        for note in build_base(ref, assignment, kits[assignment]):
+            print(f"{assignment}: {note}", file=sys.stderr)
+    return kits
+
+
+def main(*, folder, out="build/grades", csv_path=None, jobs=2, assignment=None, notebooks=False, timeout=DEFAULT_TIMEOUT,
+         root=None, config=None, isolation=None, require_isolation=False, worker_python=None, worker_uid_base=None):
+    ref = Reference(root, config)
+    subs = submissions_in(folder)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    common = {"root": ref.root, "config": config}
-    assignments = {}
-    for sub in submissions:
+    if jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, not {jobs}")
+    if assignment and assignment not in ref.config.assignments:
+        raise ValueError(f"unknown assignment {assignment!r}; known: {', '.join(ref.config.assignments)}")
+    todo, skipped = [], 0
+    for name, path in subs.items():
+        meta = {"submission": path.name, "sha256": fingerprint(path), "notebooks": notebooks}
         try:
-            assignments[sub] = assignment or detect_assignment(ref.config, sub)
+            meta["assignment"] = assignment or detect_assignment(ref.config, path)
         except ValueError as exc:
-            assignments[sub] = None
-            print(f"{sub.name}: {exc}", file=sys.stderr)
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="coursekit-batch-") as tmp:
-        bases = {}
-        for name in sorted({a for a in assignments.values() if a}):
-            bases[name] = Path(tmp) / name / "kit"
-            build_base(ref, name, bases[name])
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {
-                sub: pool.submit(_grade_one, sub, assignments[sub], bases[assignments[sub]], out / f"{sub.stem}.json",
-                                 common, notebooks)
-                for sub in submissions
-                if assignments[sub]
-            }
-            todo_ids = [t.id for t in ref.config.todos]
-            for sub in submissions:
-                row = {"submission": sub.name, "assignment": assignments[sub] or "", "score": 0, "max_score": 0, "error": ""}
-                if sub not in futures:
-                    row["error"] = "unknown assignment"
-                else:
-                    results, error = futures[sub].result()
-                    row["error"] = error
-                    if results:
-                        row["score"] = results["score"]
-                        row["max_score"] = sum(t["max_score"] for t in results["tests"])
-                        row.update({t["name"]: t["score"] for t in results["tests"]})
-                rows.append(row)
-    fields = ["submission", "assignment", "score", "max_score", "error"] + [t for t in todo_ids if any(t in r for r in rows)]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields, restval="")
-    writer.writeheader()
-    writer.writerows(rows)
-    target = Path(csv_path) if csv_path else out / "scores.csv"
-    atomic_write_text(target, buf.getvalue())
-    for row in rows:
-        print(f"{row['submission']}: {row['score']:g} / {row['max_score']:g} {row['error']}")
-    print(f"scores -> {target}")
+            meta["assignment"] = ""
+            results = failed_results(f"not graded: {exc}")
+            results["extra_data"] = {BATCH_KEY: {**meta, "status": "error", "exit_code": None, "seconds": 0.0}}
+            atomic_write_text(out / f"{name}.json", json.dumps(results, indent=2) + "\n")
+            continue
+        if finished(out / f"{name}.json", meta):
+            skipped += 1
+        else:
+            todo.append((name, path, meta))
+    print(f"{len(subs)} submissions: {skipped} already graded, {len(todo)} to grade with {jobs} job(s)", flush=True)
+
+    # Grades a killed batch left unfinished; the restart grades those submissions again.
+    shutil.rmtree(out / ".partial", ignore_errors=True)
+    options = {"root": ref.root, "config": config, "notebooks": notebooks, "isolation": isolation,
+               "require_isolation": require_isolation, "worker_python": worker_python, "worker_uid_base": worker_uid_base}
+    batch = Batch(out=out, timeout=timeout, grade_options=options)
+    interrupted = False
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt) if threading.current_thread() is threading.main_thread() else None
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    bases = tempfile.TemporaryDirectory(prefix="coursekit-batch-")
+    try:
+        kits = _build_bases(ref, sorted({meta["assignment"] for _, _, meta in todo}), Path(bases.name))
+        futures = {pool.submit(batch.grade, name, path, meta, kits[meta["assignment"]]): name for name, path, meta in todo}
+        with tqdm(total=len(todo), unit="submission", desc="grading", file=sys.stderr) as bar:
+            for future in as_completed(futures):
+                status = future.result()
+                bar.set_postfix_str(f"{futures[future]}: {status}", refresh=False)
+                bar.update()
+    except KeyboardInterrupt:
+        interrupted = True
+        batch.stop()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        bases.cleanup()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    csv_file, html = report.build(out, csv_path=csv_path)
+    rows = report.load_rows(out)
+    errors = [r for r in rows if r["status"] != "graded"]
+    for row in errors:
+        print(f"{row['submission']}: {row['status']}: {row['error']}")
+    print(f"scores -> {csv_file}\nreport -> {html}")
+    if interrupted:
+        print("interrupted: finished grades are kept; run the same command again to grade the rest", file=sys.stderr)
+        return 130
     return 0
+

@@ -1,0 +1,172 @@
+"""`coursekit grade-batch`: a generated batch is graded, killed, resumed without regrading what was finished,
+and yields the CSV and the report; a changed submission is regraded."""
+
+import csv
+import json
+import re
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from coursekit import cli
+from coursekit.bench_grading import make_batch
+from coursekit.grade_batch import fingerprint, finished, grade_argv, submissions_in
+from coursekit.reference import Reference
+from coursekit.report import BATCH_KEY, FIXED_COLUMNS
+
+POINTS = {"add": 2.0, "scale": 3.0}  # the fixture's graded Python TODOs (conftest.GRADING)
+
+
+def results_files(out):
+    return {p.name: (p.stat().st_mtime_ns, p.stat().st_ino) for p in Path(out).glob("*.json")}
+
+
+def processes_with(text):
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and text.encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def expected_points(solved):
+    return {name: (points if solved and f"cs231n/ops.py::{name}" in solved else 0.0) for name, points in POINTS.items()}
+
+
+def column(row, name):
+    """The CSV column of a TODO: the grader names tests after their TODO (its id, or a friendlier form of it)."""
+    matches = [key for key in row if key not in FIXED_COLUMNS and re.search(rf"\b{name}\b", key)]
+    assert len(matches) == 1, (name, list(row))
+    return float(row[matches[0]])
+
+
+def test_make_batch_varies_the_solved_todos(module_tree, tmp_path):
+    plan = make_batch(Reference(module_tree), "assignment1", tmp_path, count=8, seed=1)
+    assert len(plan) == 8 and sorted(p.name for p in tmp_path.iterdir()) == sorted(plan)
+    solved = [s for s in plan.values() if s is not None]
+    assert len(solved) == 6 and len(set(map(frozenset, solved))) >= 3
+    assert solved[0] == {t.id for t in Reference(module_tree).config.todos_for("assignment1")} and solved[1] == set()
+    assert not zipfile.is_zipfile(tmp_path / "a1_student007.zip") and zipfile.is_zipfile(tmp_path / "a1_student006.zip")
+
+
+def test_batch_killed_and_resumed_regrades_nothing_finished(module_tree, tmp_path, capsys):
+    ref = Reference(module_tree)
+    subs, out = tmp_path / "subs", tmp_path / "grades"
+    plan = make_batch(ref, "assignment1", subs, count=6, seed=3)
+    argv = ["grade-batch", str(subs), "--root", str(module_tree), "--out", str(out)]
+
+    batch = subprocess.Popen([sys.executable, "-m", "coursekit", *argv, "--jobs", "1"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while batch.poll() is None and len(results_files(out)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    batch.kill()
+    batch.wait()
+    before = results_files(out)
+    assert 2 <= len(before) < 6, f"kill the batch mid-run: {len(before)} of 6 graded"
+    for name in before:
+        assert json.loads((out / name).read_text())["extra_data"][BATCH_KEY]["status"] == "graded"
+    for _ in range(100):  # the grade processes die with the batch (PR_SET_PDEATHSIG)
+        if not processes_with(str(out)):
+            break
+        time.sleep(0.05)
+    assert not processes_with(str(out)), "a grade process outlived the killed batch"
+
+    assert cli.main([*argv, "--jobs", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert f"6 submissions: {len(before)} already graded, {6 - len(before)} to grade" in printed
+    after = results_files(out)
+    assert len(after) == 6 and all(after[name] == before[name] for name in before), "a finished grade was redone"
+
+    rows = {r["submission"]: r for r in csv.DictReader((out / "scores.csv").open())}
+    assert sorted(rows) == sorted(plan)
+    for name, solved in plan.items():
+        want = expected_points(solved)
+        assert {todo: column(rows[name], todo) for todo in POINTS} == want, name
+        assert float(rows[name]["score"]) == sum(want.values()) and rows[name]["status"] == "graded"
+        assert rows[name]["assignment"] == "assignment1"
+    assert "not a valid zip" in json.loads((out / "a1_student005.json").read_text())["output"]
+    page = (out / "report/index.html").read_text()
+    for png in ("histogram_assignment1.png", "todos_assignment1.png"):
+        assert f'src="{png}"' in page and (out / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert 'href="../a1_student000.json"' in page and 'href="../scores.csv"' in page
+
+    # Two students re-upload (here: each other's zip): only those two are graded again.
+    first, second = subs / "a1_student000.zip", subs / "a1_student001.zip"
+    data = first.read_bytes()
+    first.write_bytes(second.read_bytes())
+    second.write_bytes(data)
+    final = results_files(out)
+    assert cli.main([*argv, "--jobs", "2"]) == 0
+    assert "6 submissions: 4 already graded, 2 to grade" in capsys.readouterr().out
+    now = results_files(out)
+    assert sorted(n for n in now if now[n] != final[n]) == ["a1_student000.json", "a1_student001.json"]
+    rows = {r["submission"]: r for r in csv.DictReader((out / "scores.csv").open())}
+    assert float(rows["a1_student000.zip"]["score"]) == 0 and float(rows["a1_student001.zip"]["score"]) == 5
+
+
+def test_grader_error_is_kept_and_retried(module_tree, tmp_path, capsys):
+    subs, out = tmp_path / "subs", tmp_path / "grades"
+    make_batch(Reference(module_tree), "assignment1", subs, count=2, seed=0, broken=False)
+    argv = ["grade-batch", str(subs), "--root", str(module_tree), "--out", str(out)]
+    broken_setup = ["--isolation", "uid", "--worker-python", "/nonexistent/python"]  # the grader refuses: exit 2
+    for _ in range(2):  # every grade fails; the second run tries them again
+        assert cli.main([*argv, *broken_setup]) == 0
+        assert "2 submissions: 0 already graded, 2 to grade" in capsys.readouterr().out
+        rows = list(csv.DictReader((out / "scores.csv").open()))
+        assert [r["status"] for r in rows] == ["error", "error"] and "grader error" in rows[0]["error"]
+    assert cli.main(argv) == 0
+    rows = list(csv.DictReader((out / "scores.csv").open()))
+    assert [r["status"] for r in rows] == ["graded", "graded"] and float(rows[0]["score"]) == 5
+
+
+def test_unknown_assignment_is_refused_before_grading(module_tree, tmp_path, capsys):
+    (tmp_path / "a.zip").write_bytes(b"")
+    argv = ["grade-batch", str(tmp_path), "--root", str(module_tree), "--out", str(tmp_path / "out"), "--assignment", "a9"]
+    assert cli.main(argv) == 2
+    assert "unknown assignment 'a9'; known: assignment1, assignment2" in capsys.readouterr().err
+
+
+def test_submission_names_that_clash_are_refused(tmp_path):
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice.zip").write_bytes(b"")
+    with pytest.raises(ValueError, match="alice and alice.zip .* both be graded as .alice."):
+        submissions_in(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no submission"):
+        submissions_in(tmp_path / "alice")
+
+
+def test_finished_needs_the_same_content_and_settings(tmp_path):
+    sub = tmp_path / "a.zip"
+    sub.write_bytes(b"one")
+    meta = {"submission": "a.zip", "sha256": fingerprint(sub), "notebooks": False, "assignment": "assignment1"}
+    results = tmp_path / "a.json"
+    results.write_text(json.dumps({"tests": [], "extra_data": {BATCH_KEY: {**meta, "status": "graded"}}}))
+    assert finished(results, meta)
+    assert not finished(results, {**meta, "notebooks": True})
+    sub.write_bytes(b"two")
+    assert not finished(results, {**meta, "sha256": fingerprint(sub)})
+    results.write_text('{"tests": [], "extra_')  # a torn file is never taken for a grade
+    assert not finished(results, meta)
+    folder = tmp_path / "f"
+    (folder / "x").mkdir(parents=True)
+    (folder / "x/a.py").write_text("1")
+    first = fingerprint(folder)
+    (folder / "x/a.py").rename(folder / "x/b.py")
+    assert fingerprint(folder) != first
+
+
+def test_grade_argv_follows_the_grader_cli():
+    argv = grade_argv("s.zip", "r.json", assignment="assignment2", root="/ref", notebooks=True, isolation="uid",
+                      require_isolation=True, worker_uid_base=47100)
+    args = cli.build_parser().parse_args(argv)  # the flags exist in `coursekit grade`
+    assert (args.submission, args.results, args.assignment, args.root) == ("s.zip", "r.json", "assignment2", "/ref")
+    assert args.notebooks and args.isolation == "uid" and args.require_isolation and args.worker_uid_base == 47100
+    defaults = cli.build_parser().parse_args(grade_argv("s", "r"))
+    assert not defaults.notebooks and defaults.isolation == "auto" and not defaults.require_isolation

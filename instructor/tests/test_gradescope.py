@@ -1,0 +1,285 @@
+"""`coursekit gradescope`: the autograder zip's layout, and Gradescope simulated locally (setup.sh in a fresh
+virtual environment, then run_autograder on a reference, a release, broken and hostile submissions)."""
+
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import tempfile
+import time
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+from coursekit import cli
+from coursekit.gradescope import WORKER_UID, AutograderError, build
+from coursekit.reference import Reference
+from coursekit.release import write_solved
+
+REPO = Path(__file__).resolve().parents[2]
+SYSTEM_PYTHON = Path("/usr/bin/python3")
+
+
+def names(zip_path):
+    with zipfile.ZipFile(zip_path) as zf:
+        return {info.filename: info for info in zf.infolist()}
+
+
+def read(zip_path, name):
+    with zipfile.ZipFile(zip_path) as zf:
+        return zf.read(name).decode()
+
+
+def test_zip_layout(tree, tmp_path, capsys):
+    (tree / "assignment1/best_model.npz").write_bytes(b"weights")  # a model the reference run left behind
+    (tree / "instructor/tests").mkdir()
+    (tree / "instructor/tests/test_self.py").write_text("def test_x(): pass\n")
+    assert cli.main(["gradescope", "assignment1", "--root", str(tree), "--out", str(tmp_path / "ag")]) == 0
+    out = capsys.readouterr().out
+    assert "assignment1_autograder.zip" in out
+    zip_path = tmp_path / "ag/assignment1_autograder.zip"
+    members = names(zip_path)
+    for script in ("setup.sh", "run_autograder"):
+        assert stat.S_IMODE(members[script].external_attr >> 16) == 0o755
+        text = read(zip_path, script)
+        assert "@@" not in text
+        subprocess.run(["bash", "-n"], input=text, text=True, check=True)
+    run = read(zip_path, "run_autograder")
+    assert "--assignment assignment1" in run and "grade \"$submission\" --results \"$RESULTS\"" in run
+    assert f"WORKER_UID={WORKER_UID}" in read(zip_path, "setup.sh") and "@@" not in read(zip_path, "README.md")
+    assert "set its points to\n   6 (the total of `assignment1`" in read(zip_path, "README.md")
+    for needed in ("README.md", "autograder.json", "reference/cs231n/ops.py", "reference/instructor/grading.toml",
+                   "reference/instructor/hidden_tests/ops.py", "reference/tests/test_ops.py",
+                   "reference/assignment1/demo.ipynb", "reference/assignment2/other.ipynb",
+                   "reference/get_datasets.sh", "coursekit/pyproject.toml", "coursekit/coursekit/grade.py"):
+        assert needed in members, needed
+    assert "out = a + b" in read(zip_path, "reference/cs231n/ops.py")  # the reference, not the stub
+    for left_out in ("fast.so", ".pyc", "train.bin", "best_model.npz", "instructor/tests", "__pycache__"):
+        assert not [m for m in members if left_out in m], left_out
+    manifest = json.loads(read(zip_path, "autograder.json"))
+    assert manifest["assignment"] == "assignment1" and manifest["worker_uid"] == WORKER_UID
+    for label, body in (("reference", "out = a + b"), ("release", "pass")):
+        sample = tmp_path / f"ag/assignment1_{label}_submission.zip"
+        assert body in read(sample, "cs231n/ops.py") and "demo.ipynb" in names(sample)
+    assert "lacks the trained models assignment1/answer.npz" in out
+
+
+def test_reference_sample_holds_the_reference_models(tree, tmp_path):
+    (tree / "assignment1/answer.npz").write_bytes(b"model")
+    _, missing = build(Reference(tree), "assignment1", tmp_path)
+    assert not missing and read(tmp_path / "assignment1_reference_submission.zip", "answer.npz") == "model"
+    assert "answer.npz" not in names(tmp_path / "assignment1_release_submission.zip")
+    assert not [m for m in names(tmp_path / "assignment1_autograder.zip") if m.endswith(".npz")]
+
+
+def test_build_products_and_data_are_refused(tree, tmp_path):
+    (tree / "instructor/hidden_tests/expected.npz").write_bytes(b"\0" * 10)
+    (tree / "instructor/hidden_tests/big.txt").write_bytes(b"x" * (6 * 2**20))
+    with pytest.raises(AutograderError) as err:
+        build(Reference(tree), "assignment1", tmp_path / "ag")
+    assert "hidden_tests/expected.npz" in str(err.value) and "hidden_tests/big.txt (6 MB" in str(err.value)
+    assert not (tmp_path / "ag/assignment1_autograder.zip").exists()
+
+
+def test_unknown_assignment_is_a_clear_error(tree, tmp_path, capsys):
+    assert cli.main(["gradescope", "assignment9", "--root", str(tree), "--out", str(tmp_path)]) == 2
+    assert "unknown assignment 'assignment9'; known: assignment1, assignment2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("assignment", ["assignment1", "assignment2"])
+def test_real_tree_builds(assignment, tmp_path):
+    zip_path, _ = build(Reference(REPO), assignment, tmp_path)
+    members = names(zip_path)
+    assert f"reference/{assignment}" in " ".join(members) and "reference/instructor/grading.toml" in members
+    products = [m for m in members if m.endswith((".so", ".c", ".pyc", ".npz"))]
+    data = [m for m in members if "/datasets/" in m and not m.endswith("/.gitkeep")]
+    assert not products and not data
+
+
+# -- Gradescope, simulated ---------------------------------------------------------------------------------
+
+
+def unpack(zip_path, dest):
+    """Unzip keeping the executable bits, as Gradescope's unpacking of the autograder does."""
+    with zipfile.ZipFile(zip_path) as zf:
+        for info in zf.infolist():
+            zf.extract(info, dest)
+            mode = stat.S_IMODE(info.external_attr >> 16)
+            if mode:
+                os.chmod(Path(dest) / info.filename, mode)
+
+
+def processes_with(marker):
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker.encode() in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+def protected(ag):
+    """Places the worker user must not write: the reference, the results, the container's folders.
+    (World-writable /tmp is not among them: each Gradescope container grades one submission.)"""
+    return [ag / "source/reference/cs231n/pwned.py", ag / "results/pwned.txt", ag / "pwned.txt", ag / "venv/pwned.txt"]
+
+
+def hostile_header(ag, marker):
+    """Code a submission runs at import: writes where it must not, and leaves a daemon behind."""
+    targets = [str(p) for p in protected(ag)]
+    return (
+        "import os as _os\n"
+        f"for _target in {targets!r}:\n"
+        "    try:\n"
+        "        with open(_target, 'w') as _fh:\n"
+        "            _fh.write('pwned')\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "if _os.fork() == 0:\n"
+        "    _os.setsid()\n"
+        "    if _os.fork() == 0:\n"
+        f"        _os.execv('/bin/sh', ['/bin/sh', '-c', 'sleep 600 # {marker}'])\n"
+        "    _os._exit(0)\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def autograder(tmp_path_factory):
+    """An /autograder folder after Gradescope's image build: the real tree's assignment1 zip, setup.sh run."""
+    if os.geteuid() != 0:
+        pytest.skip("setup.sh creates a user and sets root-only permissions: run the simulation as root (CI does)")
+    if not SYSTEM_PYTHON.is_file():
+        pytest.fail(f"{SYSTEM_PYTHON} is missing: the worker user must run a Python outside /root (apt install python3-venv)")
+    out = tmp_path_factory.mktemp("autograder-zip")
+    zip_path, _ = build(Reference(REPO), "assignment1", out)
+    # Not under tmp_path: pytest's base folder is 0700, so the worker user could not reach the venv in it.
+    ag = Path(tempfile.mkdtemp(prefix="coursekit-autograder-"))
+    ag.chmod(0o755)
+    unpack(zip_path, ag / "source")
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "LANG": "C.UTF-8",
+        "AUTOGRADER_ROOT": str(ag),
+        "COURSEKIT_APT": "0",
+        "COURSEKIT_PYTHON": str(SYSTEM_PYTHON),
+        "COURSEKIT_DATASETS": "fashion_mnist",
+    }
+    start = time.monotonic()
+    proc = subprocess.run(["bash", str(ag / "source/setup.sh")], cwd=ag, env=env, capture_output=True, text=True,
+                          timeout=1800)
+    print(f"setup.sh: {time.monotonic() - start:.0f} s\n{proc.stdout[-3000:]}")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    yield {"root": ag, "env": env, "samples": out}
+    shutil.rmtree(ag, ignore_errors=True)
+
+
+def run_autograder(autograder, fill):
+    ag = autograder["root"]
+    for folder in ("submission", "results"):
+        shutil.rmtree(ag / folder, ignore_errors=True)
+    (ag / "submission").mkdir()
+    fill(ag / "submission")
+    start = time.monotonic()
+    proc = subprocess.run([str(ag / "source/run_autograder")], cwd=ag, env=autograder["env"], capture_output=True,
+                          text=True, timeout=1800)
+    print(f"run_autograder: {time.monotonic() - start:.0f} s, exit {proc.returncode}")
+    results = json.loads((ag / "results/results.json").read_text())
+    assert isinstance(results["tests"], list) and isinstance(results["output"], str), results
+    for test in results["tests"]:
+        assert {"name", "score", "max_score", "status", "output"} <= set(test)
+        assert 0 <= test["score"] <= test["max_score"]
+    return results, proc
+
+
+def max_score(results):
+    return sum(t["max_score"] for t in results["tests"])
+
+
+def unzip_into(zip_path):
+    return lambda folder: zipfile.ZipFile(zip_path).extractall(folder)
+
+
+def test_setup_leaves_reference_root_only(autograder):
+    ag = autograder["root"]
+    for path in (ag / "source", ag / "source/reference/instructor/hidden_tests", ag / "source/reference/cs231n"):
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+    assert stat.S_IMODE((ag / "venv/bin").stat().st_mode) & 0o005 == 0o005
+    assert list((ag / "base/kit/cs231n").glob("im2col_cython*.so")), "setup.sh builds the extension once"
+    assert stat.S_IMODE((ag / "base").stat().st_mode) & 0o077 == 0
+    assert not list((ag / "venv").rglob("cs231n/layers.py")), "the reference package must not be in the venv"
+
+
+@pytest.fixture(scope="module")
+def reference_model(tmp_path_factory):
+    """The model file of assignment1's notebook TODO, trained with the reference code as its graded cell does
+    (shorter: 3 epochs reach about 0.88 validation accuracy on Fashion-MNIST, the threshold is 0.86)."""
+    import numpy as np
+
+    from cs231n.classifiers.neural_net import TwoLayerNet
+    from cs231n.data_utils import get_data
+    from cs231n.model_io import save_model
+
+    todo = next(t for t in Reference(REPO).config.todos_for("assignment1") if t.is_notebook)
+    data = get_data("fashion_mnist", dtype=np.float32)
+    np.random.seed(0)
+    net = TwoLayerNet(int(np.prod(data["X_train"].shape[1:])), 100, 10)
+    for epoch in range(3):
+        net.train(data["X_train"], data["y_train"], data["X_val"], data["y_val"], learning_rate=3e-3 * 0.85**epoch,
+                  learning_rate_decay=1.0, reg=0.01, num_iters=data["X_train"].shape[0] // 200, batch_size=200)
+    path = tmp_path_factory.mktemp("model") / todo.model
+    save_model(net, path, dataset=data["dataset"])
+    return path
+
+
+def test_reference_scores_full_and_release_zero(autograder, reference_model):
+    def reference(folder):
+        unzip_into(autograder["samples"] / "assignment1_reference_submission.zip")(folder)
+        shutil.copyfile(reference_model, folder / reference_model.name)
+
+    reference, _ = run_autograder(autograder, reference)
+    assert max_score(reference) > 0 and reference["score"] == max_score(reference), reference["output"]
+    assert "isolation: uid" in reference["output"]
+    release, _ = run_autograder(autograder, unzip_into(autograder["samples"] / "assignment1_release_submission.zip"))
+    assert release["score"] == 0 and max_score(release) == max_score(reference), release["output"]
+
+
+def test_broken_submissions_get_a_failing_result(autograder, tmp_path):
+    not_zip, _ = run_autograder(autograder, lambda f: (f / "a1_submission.zip").write_text("not a zip"))
+    assert not_zip["score"] == 0 and "not a valid zip" in not_zip["output"]
+
+    def syntax_error(folder):
+        write_solved(Reference(REPO), "assignment1", folder)
+        net = folder / "cs231n/classifiers/neural_net.py"
+        net.write_text("def broken(:\n" + net.read_text())
+
+    broken, _ = run_autograder(autograder, syntax_error)
+    assert broken["score"] == 0 and "SyntaxError" in json.dumps(broken["tests"])
+
+
+def test_hostile_submission_is_contained(autograder):
+    ag = autograder["root"]
+    marker = f"coursekit-hostile-{uuid.uuid4().hex}"
+
+    def hostile(folder):
+        write_solved(Reference(REPO), "assignment1", folder)
+        net = folder / "cs231n/classifiers/neural_net.py"
+        net.write_text(hostile_header(ag, marker) + net.read_text())
+
+    try:
+        results, _ = run_autograder(autograder, hostile)
+        survivors = processes_with(marker)
+    finally:
+        for pid in processes_with(marker):
+            os.kill(pid, signal.SIGKILL)
+    written = [p for p in protected(ag) if p.exists()]
+    for path in written:
+        path.unlink()
+    assert not written, f"the submission wrote {written}"
+    assert not survivors, "a daemon the submission started outlived run_autograder"
+    assert results["score"] <= max_score(results)
