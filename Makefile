@@ -30,7 +30,8 @@ setup: .setup-done
 build: setup
 	$(PYTHON) setup.py -q build_ext --inplace
 
-test: setup lint unit instructor-tests grade-check nbval
+# nbval runs before grade-check: the reference notebooks save the models (<tag>.npz) the grader measures.
+test: setup lint unit instructor-tests nbval grade-check
 
 lint:
 	$(PYTHON) -m ruff check .
@@ -64,10 +65,12 @@ release: setup
 validate: setup
 	coursekit validate
 
-# Reference scores 100 %, untouched release 0 %, release with one TODO solved exactly that TODO's points
-# (public + hidden tests through the sandboxed grader; `coursekit validate --notebooks` adds nbval).
+# Through the sandboxed grader: the reference scores 100 % (its notebook TODOs by the models the reference
+# notebooks saved: run `make nbval` or `make notebooks` first), the untouched release 0 %, a release with
+# one TODO solved exactly that TODO's points, and the kits' public tests fail exactly on their TODOs.
 grade-check: setup
-	coursekit validate --solve cs231n/optim.py::adam --solve cs231n/classifiers/neural_net.py::TwoLayerNet.loss
+	coursekit validate --solve cs231n/optim.py::adam --solve cs231n/classifiers/neural_net.py::TwoLayerNet.loss \
+	  --solve cs231n/layers.py::batchnorm_backward --solve assignment2/FullyConnectedNets.ipynb::fc_best_model
 
 notebooks: setup
 	coursekit run-notebooks --out build/notebooks

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from cs231n.vis_utils import (
+    draw_batchnorm_graph,
+    draw_normalization_groups,
     imshow_grid,
     plot_history,
     show_weights,
@@ -137,3 +139,65 @@ def test_plot_history_rejects_runs_without_histories():
         plot_history({"bad": {"loss_history": [1.0], "train_acc_history": [0.1]}})
     with pytest.raises(ValueError):
         plot_history({})
+
+
+def test_plot_history_labels_every_axis_and_titles_the_figure():
+    fig = plot_history({"run": FakeSolver()}, title="two runs")
+    for ax in fig.get_axes():
+        assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title()
+    assert fig._suptitle.get_text() == "two runs"
+
+
+class FakeEpochSolver:
+    """Two epochs of a run with 4 minibatches per epoch (8 training images, batch size 2)."""
+    X_train = np.zeros((8, 3))
+    batch_size = 2
+    loss_history = [2.0, 2.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+    train_acc_history = [0.1, 0.5, 0.7]
+    val_acc_history = [0.1, 0.4, 0.6]
+
+
+def test_plot_history_on_epochs_lines_up_runs_of_different_batch_sizes():
+    small_batches = {"loss_history": [1.0] * 20, "train_acc_history": [0.1, 0.2, 0.3],
+                     "val_acc_history": [0.1, 0.2, 0.3], "iterations_per_epoch": 10}
+    fig = plot_history({"b2": FakeEpochSolver(), "b1": small_batches}, x="epoch", loss_scale="log")
+    loss_ax = fig.get_axes()[0]
+    assert loss_ax.get_xlabel() == "Epoch" and loss_ax.get_yscale() == "log"
+    raw, means, raw_small, means_small = loss_ax.get_lines()
+    assert list(raw.get_xdata()) == [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0]
+    assert list(means.get_xdata()) == [1, 2] and list(means.get_ydata()) == [1.5, 0.375]
+    assert raw_small.get_xdata()[-1] == 2.0 and list(means_small.get_xdata()) == [1, 2]
+
+
+def test_plot_history_on_epochs_needs_iterations_per_epoch():
+    history = {"loss_history": [2.3, 1.0], "train_acc_history": [0.2], "val_acc_history": [0.15]}
+    with pytest.raises(ValueError, match="iterations_per_epoch"):
+        plot_history({"dict": history}, x="epoch")
+    with pytest.raises(ValueError, match="x must be"):
+        plot_history({"dict": history}, x="minutes")
+
+
+def test_draw_batchnorm_graph_has_five_nodes_and_seven_edges():
+    ax = draw_batchnorm_graph()
+    labels = [t.get_text() for t in ax.texts]
+    for node in ("$X$", "$\\mu$", "$v$", "$\\sigma$", "$Y$"):
+        assert node in labels
+    assert len(ax.patches) == 5
+    assert sum(1 for child in ax.get_children() if type(child).__name__ == "Annotation") == 7
+    assert ax.get_title()
+
+
+def test_draw_normalization_groups_shades_the_right_columns():
+    N, C = 4, 6
+    fig = draw_normalization_groups(N=N, C=C)
+    axes = fig.get_axes()
+    assert [ax.get_title() for ax in axes] == ["Batch Norm", "Layer Norm", "Instance Norm", "Group Norm"]
+    # Three faces per (n, c) column; a shaded column has three blue faces.
+    expected = {"Batch Norm": N, "Layer Norm": C, "Instance Norm": 1, "Group Norm": C // 2}
+    for ax in axes:
+        faces = [p for p in ax.patches]
+        assert len(faces) == 3 * N * C
+        blue = sum(1 for p in faces if p.get_facecolor()[:3] != (1.0, 1.0, 1.0))
+        assert blue == 3 * expected[ax.get_title()]
+    with pytest.raises(ValueError):
+        draw_normalization_groups(C=5)

@@ -19,9 +19,6 @@ FIX_RE = re.compile(r"✗ — fix (.+)$")
 
 NOTEBOOKS = ["two_layer_net.ipynb", "FullyConnectedNets.ipynb", "Dropout.ipynb", "BatchNormalization.ipynb",
              "ConvolutionalNetworks.ipynb"]
-PENDING = pytest.mark.xfail(strict=True, reason="until the nbb branch is merged")
-PARAMS = [pytest.param(name, marks=PENDING) if name in ("BatchNormalization.ipynb", "ConvolutionalNetworks.ipynb")
-          else name for name in NOTEBOOKS]
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +103,7 @@ def count_check_cells(nb, todos):
     return good, len(checks)
 
 
-@pytest.mark.parametrize("name", PARAMS)
+@pytest.mark.parametrize("name", NOTEBOOKS)
 def test_stubbed_notebook_names_the_todo_in_every_cell(release, name):
     (path,) = [p for p in release.rglob(name) if ".ipynb_checkpoints" not in p.parts]
     todos = todo_names(path.parent / "cs231n")
