@@ -169,26 +169,28 @@ def autograder(tmp_path_factory):
         tar.add(out / "cifar/cifar-10-batches-py", arcname="cifar-10-batches-py")
     # Not under tmp_path: pytest's base folder is 0700, so the worker user could not reach the venv in it.
     ag = Path(tempfile.mkdtemp(prefix="coursekit-autograder-"))
-    ag.chmod(0o755)
-    unpack(zip_path, ag / "source")
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": os.environ.get("HOME", "/root"),
-        "LANG": "C.UTF-8",
-        "AUTOGRADER_ROOT": str(ag),
-        "COURSEKIT_APT": "0",
-        "COURSEKIT_PYTHON": str(SYSTEM_PYTHON),
-        "COURSEKIT_DATASETS": "fashion_mnist cifar10",
-        "CIFAR10_URL": tarball.as_uri(),
-        "CIFAR10_MD5": hashlib.md5(tarball.read_bytes()).hexdigest(),
-    }
-    start = time.monotonic()
-    proc = subprocess.run(["bash", str(ag / "source/setup.sh")], cwd=ag, env=env, capture_output=True, text=True,
-                          timeout=1800)
-    print(f"setup.sh: {time.monotonic() - start:.0f} s\n{proc.stdout[-3000:]}")
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    yield {"root": ag, "env": env, "samples": out}
-    shutil.rmtree(ag, ignore_errors=True)
+    try:  # the venv alone is about 500 MB: removed whatever happens
+        ag.chmod(0o755)
+        unpack(zip_path, ag / "source")
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/root"),
+            "LANG": "C.UTF-8",
+            "AUTOGRADER_ROOT": str(ag),
+            "COURSEKIT_APT": "0",
+            "COURSEKIT_PYTHON": str(SYSTEM_PYTHON),
+            "COURSEKIT_DATASETS": "fashion_mnist cifar10",
+            "CIFAR10_URL": tarball.as_uri(),
+            "CIFAR10_MD5": hashlib.md5(tarball.read_bytes()).hexdigest(),
+        }
+        start = time.monotonic()
+        proc = subprocess.run(["bash", str(ag / "source/setup.sh")], cwd=ag, env=env, capture_output=True, text=True,
+                              timeout=1800)
+        print(f"setup.sh: {time.monotonic() - start:.0f} s\n{proc.stdout[-3000:]}")
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        yield {"root": ag, "env": env, "samples": out}
+    finally:
+        shutil.rmtree(ag, ignore_errors=True)
 
 
 def run_autograder(autograder, fill):
