@@ -203,4 +203,5 @@ def leaves_nothing():
     assert orphans == [], f"processes of a grading uid outlived the grade: {describe(orphans)}"
     assert left == [], f"the grader left temporary folders behind: {left}"
     shared = [p for p in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(p)]
-    assert files_of_worker_uids(start, *shared) == [], "a grading uid left files in a shared temporary folder"
+    left_files = files_of_worker_uids(start, *shared)
+    assert left_files == [], f"a grading uid left files in a shared temporary folder: {left_files[:5]}"
