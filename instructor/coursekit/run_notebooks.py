@@ -20,7 +20,8 @@ from .fsutil import atomic_write_text
 from .reference import Reference
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
-RESULT_RE = re.compile(r"^RESULT (.+?):\s*(\S+)\s*$", re.MULTILINE)
+# `RESULT <name>: <value>`; a value may be several figures ("baseline 0.512, batchnorm 0.730").
+RESULT_RE = re.compile(r"^RESULT ([^:\n]+):[ \t]*(.+?)[ \t]*$", re.MULTILINE)
 
 
 def results_of(nb):
