@@ -67,6 +67,14 @@ def load_checks(folder):
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"hidden checks folder {folder} is missing; check [course] hidden_tests in grading.toml")
+    # Helper modules (a leading underscore: `_support.py`) are loaded first under their own names, so the
+    # check modules beside them can `import _support`.
+    for path in sorted(folder.glob("_*.py")):
+        if path.name != "__init__.py":
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[path.stem] = module
+            spec.loader.exec_module(module)
     specs = []
     for path in sorted(folder.glob("*.py")):
         if path.name.startswith("_"):

@@ -8,21 +8,11 @@ their points; the layers they call are the reference's (the grader's callbacks).
 """
 
 import copy
-import importlib.util
-from pathlib import Path
 
+import _support as S
 import numpy as np
 from coursekit.hidden import check
 
-
-def _load_support():
-    spec = importlib.util.spec_from_file_location("_coursekit_hidden_support", Path(__file__).with_name("_support.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-S = _load_support()
 F32, F64 = np.float32, np.float64
 
 # Allowed normalised difference of scores, losses and gradients (float64 model, float32 model), from

@@ -5,21 +5,11 @@ strides 1 to 3, padding 0 to 2, overlapping and edge-dropping pooling windows; f
 """
 
 import copy
-import importlib.util
-from pathlib import Path
 
+import _support as S
 import numpy as np
 from coursekit.hidden import check
 
-
-def _load_support():
-    spec = importlib.util.spec_from_file_location("_coursekit_hidden_support", Path(__file__).with_name("_support.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-S = _load_support()
 F32, F64 = np.float32, np.float64
 
 # Allowed normalised difference max|got - expected| / max|expected| (float64, float32), set from

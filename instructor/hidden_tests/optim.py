@@ -2,21 +2,10 @@
 (the config a rule returns goes into its next call), the documented defaults, and float32 weights."""
 
 import copy
-import importlib.util
-from pathlib import Path
 
+import _support as S
 import numpy as np
 from coursekit.hidden import check
-
-
-def _load_support():
-    spec = importlib.util.spec_from_file_location("_coursekit_hidden_support", Path(__file__).with_name("_support.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-S = _load_support()
 
 # Allowed normalised difference (float64, float32), from instructor/tools/measure_tolerances.py over these
 # checks' configurations (honest variants: terms in either order, dw**2 or dw * dw, float32 kept or promoted,

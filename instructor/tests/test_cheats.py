@@ -26,6 +26,7 @@ from grading_support import (
     append,
     check_results,
     code_todos,
+    graded,
     grader,
     leaves_nothing,
     points,
@@ -53,14 +54,6 @@ def a1():
 def a2():
     with grader(A2) as g:
         yield g
-
-
-def graded(g, sub):
-    """Grade `sub` and check the grade left nothing behind; (scores of the code TODOs, results)."""
-    with leaves_nothing():
-        results = g.grade(sub)
-    by_todo = scores(results)
-    return {t: by_todo[t] for t in by_todo if not t.split("::")[0].endswith(".ipynb")}, results
 
 
 def output_of(results, todo):

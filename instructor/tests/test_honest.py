@@ -3,7 +3,9 @@
 Each variant is a full assignment-2 submission graded by the real Grader as root in the namespaces mode:
 running statistics and dgamma/dbeta of shape (1, D); conv_backward_naive summing in another order; a
 helper the student added to layer_utils.py and used from fc_net.py; a layers.py in the course's own layout,
-without the kit's private helpers; and a cnn.py that does not import, which costs only cnn.py's TODOs. The
+without the kit's private helpers; and a cnn.py that does not import, which costs only cnn.py's TODOs. An
+assignment-1 submission whose graded notebook cell was deleted and re-created elsewhere (a new cell id) scores
+full: the cell is found by its `# GRADED:` line and the model it saved is what counts. The
 tolerances the checks use must sit between the noise of honest variants and the smallest bug
 (instructor/tools/measure_tolerances.py, run here).
 """
@@ -12,15 +14,17 @@ import importlib.util
 import shutil
 from pathlib import Path
 
+import nbformat
+import numpy as np
 import pytest
 from grading_support import (
+    A1,
     A2,
     REPO,
     code_todos,
+    graded,
     grader,
-    leaves_nothing,
     points,
-    scores,
     set_region,
     submission,
 )
@@ -32,13 +36,6 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 def a2():
     with grader(A2) as g:
         yield g
-
-
-def graded_code(g, sub):
-    with leaves_nothing():
-        results = g.grade(sub)
-    by_todo = scores(results)
-    return {t.id: by_todo[t.id] for t in code_todos(A2)}, results
 
 
 def full():
@@ -71,7 +68,7 @@ def test_statistics_and_gradients_of_shape_1_by_d_score_full(a2, tmp_path):
         dx = (D * dx_hat - dx_hat.sum(axis=1, keepdims=True)
               - x_hat * (dx_hat * x_hat).sum(axis=1, keepdims=True)) / (D * std)
     """)
-    code, _ = graded_code(a2, sub)
+    code, _ = graded(a2, sub)
     assert code == full()
 
 
@@ -90,7 +87,7 @@ def test_conv_backward_summing_in_another_order_scores_full(a2, tmp_path):
         dx = dx_pad[:, :, pad : pad + H, pad : pad + W]
         db = np.einsum("nfij->f", dout)
     """)
-    code, _ = graded_code(a2, sub)
+    code, _ = graded(a2, sub)
     assert code == full()
 
 
@@ -147,7 +144,7 @@ def test_a_helper_added_to_layer_utils_scores_full(a2, tmp_path):
         for i in range(1, L + 1):
             grads[f"W{i}"] += self.reg * self.params[f"W{i}"]
     """, 1)
-    code, _ = graded_code(a2, sub)
+    code, _ = graded(a2, sub)
     assert code == full()
 
 
@@ -156,7 +153,7 @@ def test_a_layers_file_in_the_course_layout_without_kit_helpers_scores_full(a2, 
     shutil.copyfile(FIXTURES / "course_layers.py", sub / "cs231n/layers.py")
     imports = [line for line in (sub / "cs231n/layers.py").read_text().splitlines() if line.startswith(("import", "from"))]
     assert imports == ["import numpy as np"]
-    code, _ = graded_code(a2, sub)
+    code, _ = graded(a2, sub)
     assert code == full()
 
 
@@ -164,13 +161,51 @@ def test_a_file_that_does_not_import_costs_only_its_own_todos(a2, tmp_path):
     sub = submission(tmp_path / "sub", A2)
     cnn = sub / "cs231n/classifiers/cnn.py"
     cnn.write_text(cnn.read_text() + "\ndef broken(:\n    pass\n")
-    code, results = graded_code(a2, sub)
+    code, results = graded(a2, sub)
     cnn_todos = [t.id for t in code_todos(A2) if t.path == "cs231n/classifiers/cnn.py"]
     assert cnn_todos and {t: code[t] for t in cnn_todos} == {t: 0 for t in cnn_todos}
     assert {t: s for t, s in code.items() if t not in cnn_todos} == {t: p for t, p in full().items() if t not in cnn_todos}
     for test in results["tests"]:
         if test["name"].endswith("(cs231n/classifiers/cnn.py)"):
             assert "SyntaxError" in test["output"] and "cnn.py" in test["output"]
+
+
+@pytest.fixture(scope="module")
+def a1():
+    with grader(A1) as g:
+        yield g
+
+
+def _train_two_layer_net(path):
+    """The model the graded cell of two_layer_net.ipynb saves, trained briefly with the reference code (three
+    epochs reach about 0.88 validation accuracy on Fashion-MNIST; the threshold is 0.86)."""
+    from cs231n.classifiers.neural_net import TwoLayerNet
+    from cs231n.data_utils import get_data
+    from cs231n.model_io import save_model
+
+    data = get_data("fashion_mnist", dtype=np.float32)
+    np.random.seed(0)
+    net = TwoLayerNet(int(np.prod(data["X_train"].shape[1:])), 100, 10)
+    for epoch in range(3):
+        net.train(data["X_train"], data["y_train"], data["X_val"], data["y_val"], learning_rate=3e-3 * 0.85**epoch,
+                  learning_rate_decay=1.0, reg=0.01, num_iters=data["X_train"].shape[0] // 200, batch_size=200)
+    save_model(net, path, dataset=data["dataset"])
+
+
+def test_a_graded_cell_deleted_and_re_created_scores_full(a1, tmp_path):
+    sub = submission(tmp_path / "sub", A1)
+    path = sub / "two_layer_net.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    (index,) = [i for i, c in enumerate(nb.cells) if "# GRADED: two_layer_net_tuning" in c.source]
+    source = nb.cells.pop(index).source
+    recreated = nbformat.v4.new_code_cell(source, execution_count=99)
+    assert recreated.id not in {c.get("id") for c in nb.cells}
+    nb.cells.append(recreated)
+    nbformat.write(nb, path)
+    _train_two_layer_net(sub / "two_layer_net_tuning.npz")
+    results = a1.grade(sub)
+    assert results["score"] == points(A1, [t.id for t in code_todos(A1)]) + 5, results["output"]
+    assert "the cell `# GRADED: two_layer_net_tuning` in two_layer_net.ipynb ran" in results["output"]
 
 
 def test_tolerances_sit_between_honest_noise_and_bugs(capsys):
