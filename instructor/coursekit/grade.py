@@ -11,13 +11,22 @@ file with student code.
 - Student code runs only in workers (worker.py), started in the sandbox (sandbox.py: namespaces, uid or
   none). A worker serves one TODO: that TODO is the student's code, every other TODO of the assignment a
   stub that asks the grader to run the reference (session.py), so each TODO's points depend on it alone.
-  A module that fails to import costs only its own TODOs.
+  The channel never serves the reference of a TODO under test. TODOs that call each other (a cycle, which
+  would let two TODOs that only call each other earn both their points) are checked again with the
+  submission's code for the whole cycle. A module that fails to import costs only its own TODOs.
 - The hidden checks (hidden.py; instructor/hidden_tests) run here, in the grader: they send inputs they
   made, get back plain data (JSON and raw array bytes, validated; never pickle) and compare it with values
   they compute with the reference package. Nothing a worker sends can be anything but data.
 - Notebook TODOs are scored by the model file their graded cell saved, rebuilt and measured here on the
   grader's own data (models.py). Printed text earns nothing. `--notebooks` re-executes the notebooks with
   nbval in the sandbox (time-capped) and reports the outcome without points.
+- Why not PrairieLearn's pytest-prairielearn-grader, whose design this follows (tests in the grader, student
+  code in a subprocess behind a Unix socket, privilege dropping, timeouts): its worker returns values
+  serialized with dill, which the grader unpickles, so a returned object can run code in the grader; its
+  import and builtin restrictions are in-process and would block the numpy code students must write; it
+  has no per-TODO reference stubs, no handles for objects that stay in the worker, and no mount, PID or
+  network isolation. Here the channel carries JSON and raw array bytes only, and isolation is the
+  operating system's (sandbox.py).
 - results.json is written in every case, by the grader only: per TODO its checks' names and messages
   (which name the function and what was wrong, never hidden inputs, expected values or check source),
   and in `output` the isolation mode that ran.
@@ -233,7 +242,7 @@ class Grader:
         student = {todo_id, *uses}
         callbacks = [(t.id, t.module, t.name) for t in self.code_todos if t.id not in student]
         modules = sorted({t.module for t in self.code_todos})
-        worker = session.Worker(run, self.callbacks, timeout=self.timeout)
+        worker = session.Worker(run, {i: self.callbacks[i] for i, _, _ in callbacks}, timeout=self.timeout)
         try:
             report = worker.request("setup", {
                 "package": self.package, "sub": run.path("sub"), "fallback": run.path("fallback"),
@@ -253,12 +262,16 @@ class Grader:
         return worker, "\n".join(notes)
 
     def _run_group(self, run, key, specs, notes, lock):
+        """Run the checks `specs` of one (TODO, uses) key; (todo id, results, TODOs whose reference it called)."""
         todo_id, uses = key
         function = self.cfg.todo(todo_id).function
-        results = []
+        todos = [(t.id, t.module, t.name) for t in self.code_todos]
+        results, called = [], set()
         worker = None
         for spec in specs:
             if worker is None or worker.dead:
+                if worker is not None:
+                    called |= worker.called
                 worker, message = self._start(run, todo_id, uses)
                 if message:
                     with lock:
@@ -267,11 +280,12 @@ class Grader:
                     results.append(Result(spec.name, False, message))
                     continue
             tester = hidden.Tester(worker, package=self.package, reference_name=self.reference_name,
-                                   modules=self.modules, timeout=spec.timeout or self.timeout)
+                                   modules=self.modules, timeout=spec.timeout or self.timeout, todos=todos)
             results.append(self._run_check(spec, tester, function))
         if worker is not None:
+            called |= worker.called
             worker.close()
-        return todo_id, results
+        return todo_id, results, called
 
     def _run_check(self, spec, tester, function):
         try:
@@ -294,17 +308,39 @@ class Grader:
             return Result(spec.name, False, f"the check could not run ({type(exc).__name__}); tell your instructor")
         return Result(spec.name, True)
 
-    def _check_code(self, run, notes):
-        groups = self._groups()
+    def _run_groups(self, run, groups, notes):
+        """{todo id: [Result]} and {todo id: TODOs whose reference its checks called} for `groups`."""
         lock = threading.Lock()
-        by_todo = {t.id: [] for t in self.code_todos}
+        by_todo, calls = {}, {}
         # The uid mode kills every process of the run's uid between workers: one worker at a time there.
         jobs = 1 if self.iso.mode == "uid" else self.jobs
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = [pool.submit(self._run_group, run, key, specs, notes, lock) for key, specs in groups.items()]
             for future in futures:
-                todo_id, results = future.result()
-                by_todo[todo_id].extend(results)
+                todo_id, results, called = future.result()
+                by_todo.setdefault(todo_id, []).extend(results)
+                calls.setdefault(todo_id, set()).update(called)
+        return by_todo, calls
+
+    def _check_code(self, run, notes):
+        by_todo = {t.id: [] for t in self.code_todos}
+        found, calls = self._run_groups(run, self._groups(), notes)
+        by_todo.update(found)
+        # Each TODO is checked with the reference for the other TODOs it calls. TODOs that call each other
+        # (A calls B, B calls A) would then each be checked on the other's reference, and two that only call
+        # each other would earn both their points with neither written. So the TODOs of such a cycle are
+        # checked again with the submission's own code for every TODO of the cycle, as they really run.
+        cycles = _call_cycles(calls)
+        if cycles:
+            regroup = {}
+            for cycle in cycles:
+                names = ", ".join(self.cfg.todo(t).function for t in sorted(cycle))
+                notes.append(f"{names} call each other: each was checked with your code for all of them")
+                for (todo_id, uses), specs in self._groups().items():
+                    if todo_id in cycle:
+                        regroup[(todo_id, tuple(sorted(set(uses) | (cycle - {todo_id}))))] = specs
+            again, _ = self._run_groups(run, regroup, notes)
+            by_todo.update(again)
         return by_todo
 
     # -- notebooks ----------------------------------------------------------------------------------
@@ -461,6 +497,26 @@ class Grader:
             "stdout_visibility": "hidden",
             "tests": tests,
         }
+
+
+def _call_cycles(calls):
+    """The sets of two or more TODOs that reach each other through `calls` ({todo: TODOs it called})."""
+    def reach(start):
+        seen, todo = set(), [start]
+        while todo:
+            for nxt in calls.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    reachable = {node: reach(node) for node in calls}
+    cycles = []
+    for node in sorted(calls):
+        cycle = frozenset({node} | {other for other in reachable[node] if node in reachable.get(other, ())})
+        if len(cycle) > 1 and cycle not in cycles:
+            cycles.append(cycle)
+    return cycles
 
 
 def write_results(path, results):

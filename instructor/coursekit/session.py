@@ -54,8 +54,13 @@ class Worker:
 
     def __init__(self, run, callbacks, *, timeout):
         self.run = run
-        self.callbacks = callbacks  # todo id -> function(args, kwargs, state) -> dict
+        # todo id -> function(args, kwargs, state) -> dict; never the TODOs under test, whose reference the
+        # submission could otherwise ask for through the worker's own channel.
+        self.callbacks = callbacks
         self.timeout = timeout
+        # TODOs whose reference the submission's code asked for (not the check's own direct requests).
+        self.called = set()
+        self._direct = frozenset()
         ours, theirs = socket.socketpair()
         self.sock = ours
         self.proc = None
@@ -122,10 +127,15 @@ class Worker:
 
     # -- requests ---------------------------------------------------------------------------------
 
-    def request(self, op, value=None, returns="data", timeout=None):
-        """Send one request; answer callbacks until the reply arrives; return the decoded value."""
+    def request(self, op, value=None, returns="data", timeout=None, direct=()):
+        """Send one request; answer callbacks until the reply arrives; return the decoded value.
+
+        `direct`: the TODO ids this request targets itself (a check constructing a model runs the reference
+        __init__ through a callback): their callbacks do not count as calls made by the submission's code.
+        """
         if self.dead:
             raise WorkerDied("the worker was stopped by an earlier failure")
+        self._direct = frozenset(direct)
         header, buffers = protocol.encode(value if value is not None else {})
         self._send({"op": op, "value": header, "returns": returns}, buffers)
         deadline = time.monotonic() + (timeout or self.timeout)
@@ -162,6 +172,8 @@ class Worker:
         if fn is None:
             self._send({"error": {"type": "RuntimeError", "message": f"no reference for {todo_id!r}"}})
             return
+        if todo_id not in self._direct:
+            self.called.add(todo_id)
         if sum(len(b) for b in buffers) > MAX_CALLBACK_BYTES:
             name = todo_id.rsplit("::", 1)[-1]
             self._send({"error": {"type": "ValueError",

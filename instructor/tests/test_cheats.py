@@ -186,6 +186,43 @@ def test_reading_caller_frames_and_the_heap_earns_nothing(a1, tmp_path):
     assert code == {LOSS: 0, TRAIN: 0, PREDICT: 0}
 
 
+# -- asking the grader for the reference of the TODO under test ----------------------------------------------
+
+CHANNEL = '''
+def _reference_of(todo, args, obj):
+    import gc
+    for found in gc.get_objects():
+        if type(found).__name__ == "Worker" and hasattr(found, "callback"):
+            return found.callback(todo, args, {}, obj)
+'''
+
+
+def test_asking_the_grader_for_the_todo_under_test_earns_nothing(a1, tmp_path):
+    # The worker's callback channel runs the reference of the *other* TODOs; the TODO under test is not among
+    # them, however the submission reaches the channel.
+    sub = submission(tmp_path / "sub", A1, solved=set())
+    nn = sub / NEURAL_NET
+    append(nn, CHANNEL)
+    set_region(nn, "TwoLayerNet.predict", f"y_pred = _reference_of({PREDICT!r}, (X,), self)")
+    code, results = graded(a1, sub)
+    assert code == {LOSS: 0, TRAIN: 0, PREDICT: 0}
+    assert "no reference for" in output_of(results, PREDICT)
+
+
+def test_two_todos_that_only_call_each_other_earn_nothing(a2, tmp_path):
+    # Each would pass on the other's reference; checked with the submission's code for both, they recurse.
+    layers = "cs231n/layers.py"
+    bn, alt = f"{layers}::batchnorm_backward", f"{layers}::batchnorm_backward_alt"
+    solved = {t.id for t in code_todos(A2)} - {bn, alt}
+    sub = submission(tmp_path / "sub", A2, solved=solved)
+    set_region(sub / layers, "batchnorm_backward", "dx, dgamma, dbeta = batchnorm_backward_alt(dout, cache)")
+    set_region(sub / layers, "batchnorm_backward_alt", "dx, dgamma, dbeta = batchnorm_backward(dout, cache)")
+    code, results = graded(a2, sub)
+    assert code == {t.id: (0 if t.id in (bn, alt) else points(A2, [t.id])) for t in code_todos(A2)}
+    assert "batchnorm_backward, batchnorm_backward_alt call each other" in results["output"]
+    assert "RecursionError" in output_of(results, bn)
+
+
 # -- fake "passed" records and killing the parent -------------------------------------------------------------
 
 

@@ -72,6 +72,15 @@ def test_statistics_and_gradients_of_shape_1_by_d_score_full(a2, tmp_path):
     assert code == full()
 
 
+def test_a_todo_that_calls_another_scores_full(a2, tmp_path):
+    # batchnorm_backward_alt reuses the student's own batchnorm_backward: no cycle, graded as usual.
+    sub = submission(tmp_path / "sub", A2)
+    set_region(sub / "cs231n/layers.py", "batchnorm_backward_alt", "dx, dgamma, dbeta = batchnorm_backward(dout, cache)")
+    code, results = graded(a2, sub)
+    assert code == full()
+    assert "call each other" not in results["output"]
+
+
 def test_conv_backward_summing_in_another_order_scores_full(a2, tmp_path):
     sub = submission(tmp_path / "sub", A2)
     set_region(sub / "cs231n/layers.py", "conv_backward_naive", """
