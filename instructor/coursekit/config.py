@@ -9,6 +9,8 @@
 
     [limits]                                # all optional
     test_timeout = 60                       # seconds per request to the submission's code
+    grade_timeout = 480                     # seconds for all code checks of a submission: checks not
+                                            # started by then fail (Gradescope's limit stays out of reach)
     memory_mb = 4096                        # address space of a worker
     notebook_cell_timeout = 900             # --notebooks: seconds per cell
     notebook_timeout = 1800                 # --notebooks: seconds for all notebooks of a submission
@@ -51,6 +53,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Limits:
     test_timeout: int = 60
+    grade_timeout: int = 480
     memory_mb: int = 4096
     notebook_cell_timeout: int = 900
     notebook_timeout: int = 1800

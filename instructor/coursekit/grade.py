@@ -80,42 +80,6 @@ def build_base(ref, assignment, dest):
     return notes
 
 
-def _function_callback(fn):
-    def call(args, kwargs, state):
-        with hidden.reference_rng:
-            value = fn(*args, **kwargs)
-        dicts = {i: a for i, a in enumerate(args) if type(a) is dict}
-        dicts.update({k: v for k, v in kwargs.items() if type(v) is dict})
-        return {"value": value, "dicts": dicts}
-
-    return call
-
-
-def _method_callback(cls, name):
-    def call(args, kwargs, state):
-        obj = cls.__new__(cls)
-        obj.__dict__.update(state or {})
-        with hidden.reference_rng:
-            value = getattr(cls, name)(obj, *args, **kwargs)
-        dicts = {i: a for i, a in enumerate(args) if type(a) is dict}
-        return {"value": value, "dicts": dicts, "state": _plain_attrs(obj)}
-
-    return call
-
-
-def _plain_attrs(obj):
-    from .protocol import Unencodable, encode
-
-    out = {}
-    for key, value in vars(obj).items():
-        try:
-            encode(value)
-        except Unencodable:
-            continue
-        out[key] = value
-    return out
-
-
 def _friendly(todo):
     return f"{todo.name} ({todo.path})"
 
@@ -139,9 +103,10 @@ class Grader:
         self.iso = sandbox.detect(isolation, require=require_isolation, python=worker_python, uid_base=worker_uid_base)
         self.package = self.cfg.package
         self.reference_name = ref.load_package()
+        for module in sorted({t.module for t in self.code_todos}):
+            __import__(f"{self.reference_name}.{module.partition('.')[2]}")
         self.modules = ref.package_modules()
         self.checks = self._load_checks()
-        self.callbacks = {t.id: self._callback(t) for t in self.code_todos}
         self.data = models.DataCache(self.reference_name)
         self._own_base = base is None
         self.base_notes = []
@@ -175,13 +140,6 @@ class Grader:
         if missing:
             raise ConfigError(f"no hidden check for {', '.join(missing)}; add @check functions in {self.cfg.hidden_tests}")
         return specs
-
-    def _callback(self, todo):
-        module = __import__(f"{self.reference_name}.{todo.module.partition('.')[2]}", fromlist=["_"])
-        owner, _, attr = todo.name.rpartition(".")
-        if owner:
-            return _method_callback(getattr(module, owner), attr)
-        return _function_callback(getattr(module, attr))
 
     # -- the submission -------------------------------------------------------------------------
 
@@ -242,7 +200,8 @@ class Grader:
         student = {todo_id, *uses}
         callbacks = [(t.id, t.module, t.name) for t in self.code_todos if t.id not in student]
         modules = sorted({t.module for t in self.code_todos})
-        worker = session.Worker(run, {i: self.callbacks[i] for i, _, _ in callbacks}, timeout=self.timeout)
+        reference = session.ReferenceProcess(self.ref.root, self.cfg.path, self.limits.memory_mb)
+        worker = session.Worker(run, {i for i, _, _ in callbacks}, reference, timeout=self.timeout)
         try:
             report = worker.request("setup", {
                 "package": self.package, "sub": run.path("sub"), "fallback": run.path("fallback"),
@@ -261,14 +220,21 @@ class Grader:
                          "stood in for it while the other TODOs were checked")
         return worker, "\n".join(notes)
 
-    def _run_group(self, run, key, specs, notes, lock):
-        """Run the checks `specs` of one (TODO, uses) key; (todo id, results, TODOs whose reference it called)."""
+    def _run_group(self, run, key, specs, notes, lock, deadline):
+        """Run the checks `specs` of one (TODO, uses) key; (todo id, results, TODOs whose reference it called).
+
+        No check starts after `deadline`: a submission whose every TODO loops still gets its results.json in
+        bounded time."""
         todo_id, uses = key
         function = self.cfg.todo(todo_id).function
         todos = [(t.id, t.module, t.name) for t in self.code_todos]
         results, called = [], set()
         worker = None
         for spec in specs:
+            if time.monotonic() > deadline:
+                results.append(Result(spec.name, False, f"not run: the checks of this submission used up their "
+                                                        f"{self.limits.grade_timeout} s (code that ran too long)"))
+                continue
             if worker is None or worker.dead:
                 if worker is not None:
                     called |= worker.called
@@ -294,7 +260,9 @@ class Grader:
             return Result(spec.name, False, str(exc) or "check failed")
         except session.StudentError as exc:
             return Result(spec.name, False, f"{function} {exc}")
-        except session.CallTimeout:
+        except session.CallTimeout as exc:
+            if str(exc):
+                return Result(spec.name, False, f"{function}: {exc}")
             return Result(spec.name, False, f"{function} did not return within {tester._timeout:g} s (an endless loop?); "
                                             "its process was stopped")
         except session.WorkerDied as exc:
@@ -308,14 +276,14 @@ class Grader:
             return Result(spec.name, False, f"the check could not run ({type(exc).__name__}); tell your instructor")
         return Result(spec.name, True)
 
-    def _run_groups(self, run, groups, notes):
+    def _run_groups(self, run, groups, notes, deadline):
         """{todo id: [Result]} and {todo id: TODOs whose reference its checks called} for `groups`."""
         lock = threading.Lock()
         by_todo, calls = {}, {}
         # The uid mode kills every process of the run's uid between workers: one worker at a time there.
         jobs = 1 if self.iso.mode == "uid" else self.jobs
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(self._run_group, run, key, specs, notes, lock) for key, specs in groups.items()]
+            futures = [pool.submit(self._run_group, run, key, specs, notes, lock, deadline) for key, specs in groups.items()]
             for future in futures:
                 todo_id, results, called = future.result()
                 by_todo.setdefault(todo_id, []).extend(results)
@@ -324,7 +292,8 @@ class Grader:
 
     def _check_code(self, run, notes):
         by_todo = {t.id: [] for t in self.code_todos}
-        found, calls = self._run_groups(run, self._groups(), notes)
+        deadline = time.monotonic() + self.limits.grade_timeout
+        found, calls = self._run_groups(run, self._groups(), notes, deadline)
         by_todo.update(found)
         # Each TODO is checked with the reference for the other TODOs it calls. TODOs that call each other
         # (A calls B, B calls A) would then each be checked on the other's reference, and two that only call
@@ -339,7 +308,7 @@ class Grader:
                 for (todo_id, uses), specs in self._groups().items():
                     if todo_id in cycle:
                         regroup[(todo_id, tuple(sorted(set(uses) | (cycle - {todo_id}))))] = specs
-            again, _ = self._run_groups(run, regroup, notes)
+            again, _ = self._run_groups(run, regroup, notes, deadline)
             by_todo.update(again)
         return by_todo
 
@@ -429,7 +398,10 @@ class Grader:
             else:
                 raise FileNotFoundError(f"submission {submission} does not exist")
             sub_root = self._locate(unpacked)
-            with sandbox.uid_slot(self.iso) as uid:
+            # One uid per worker that may run at once (namespaces mode): see sandbox.Run's lanes.
+            lanes = self.jobs if self.iso.mode == "namespaces" else 1
+            with sandbox.uid_slots(self.iso, lanes) as uids:
+                uid = uids[0]
                 if self.iso.mode == "uid":
                     leaks = sandbox.readable_by(uid, self._private_paths())
                     if leaks:
@@ -437,7 +409,7 @@ class Grader:
                             f"uid {uid} can read {', '.join(leaks)}: make the reference tree readable by root only "
                             "(chmod -R go-rwx) before grading in the uid mode"
                         )
-                run = sandbox.Run(self.iso, uid, sandbox.Limits(memory_mb=self.limits.memory_mb))
+                run = sandbox.Run(self.iso, uid, sandbox.Limits(memory_mb=self.limits.memory_mb), lane_uids=uids[1:])
                 try:
                     notes += self._assemble(sub_root, run)
                     if self.notebooks:

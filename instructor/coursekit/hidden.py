@@ -34,8 +34,9 @@ from .protocol import Handle
 
 # The grader runs the checks of several TODOs at once in threads, and the reference draws from numpy's one
 # global generator (dropout_forward seeds it and draws its mask; the models' __init__ draw their weights).
-# Reference code that draws runs under this lock, in callbacks and in checks (`with reference_rng:`), so a
-# seeded draw cannot be disturbed by another thread's between its seed and its draw.
+# Reference code that draws in a check runs under this lock (`with reference_rng:`), so a seeded draw cannot
+# be disturbed by another thread's between its seed and its draw. (Callbacks run the reference in a process
+# of their own: reference_server.py.)
 reference_rng = threading.RLock()
 
 

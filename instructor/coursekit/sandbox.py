@@ -214,19 +214,29 @@ def _free_slot(uid_base):
 @contextlib.contextmanager
 def uid_slot(iso):
     """A uid no other grading process on this machine uses now (see _free_slot)."""
+    with uid_slots(iso, 1) as uids:
+        yield uids[0]
+
+
+@contextlib.contextmanager
+def uid_slots(iso, count):
+    """`count` uids no other grading process on this machine uses now (see _free_slot); [None] in the none mode."""
     if iso.mode == "none":
-        yield None
+        yield [None]
         return
-    with _free_slot(iso.uid_base) as uid:
+    with contextlib.ExitStack() as stack:
+        uids = [stack.enter_context(_free_slot(iso.uid_base)) for _ in range(count)]
         try:
             if iso.mode == "uid":
-                kill_uid(uid)
-                clean_uid_files(uid)
-            yield uid
+                for uid in uids:
+                    kill_uid(uid)
+                    clean_uid_files(uid)
+            yield uids
         finally:
             if iso.mode == "uid":
-                kill_uid(uid)
-                clean_uid_files(uid)
+                for uid in uids:
+                    kill_uid(uid)
+                    clean_uid_files(uid)
 
 
 def _processes_of(uid):
@@ -350,7 +360,7 @@ def _own_cgroups():
 
 
 class Cgroups:
-    """Best effort: a fresh memory and pids cgroup (v2, or v1 hierarchies) for one run.
+    """Best effort: a fresh memory and pids cgroup (v2, or v1 hierarchies) for one lane of a run.
 
     RLIMIT_AS and RLIMIT_NPROC bound each process; only a cgroup bounds the sum, so a fork bomb whose
     children each allocate cannot take the machine's memory. Where cgroups are not writable (containers
@@ -438,7 +448,7 @@ class Run:
     uid and none modes), `root/` (the mount point of the new root in the namespaces mode).
     """
 
-    def __init__(self, iso, uid, limits=Limits()):
+    def __init__(self, iso, uid, limits=Limits(), lane_uids=()):
         self.iso = iso
         self.uid = uid
         self.limits = limits
@@ -446,7 +456,21 @@ class Run:
         for name in ("runtime", "sub", "fallback", "root", "home"):
             (self.dir / name).mkdir()
         self.procs = []
-        self.cgroups = Cgroups(limits.memory_mb, limits.nproc, enabled=iso.mode != "none")
+        # Programs running at the same time (the workers of two TODOs) each get a lane: a uid of their own,
+        # in the run's group, and a cgroup of their own, so that a fork bomb holding every process its uid
+        # and cgroup may have cannot keep another TODO's worker from starting.
+        uids = [uid, *lane_uids] if iso.mode == "namespaces" else [uid]
+        self._lanes = {u: None for u in uids}
+        self._lane_lock = threading.Lock()
+        self.cgroups = {u: Cgroups(limits.memory_mb, limits.nproc, enabled=iso.mode != "none") for u in uids}
+
+    def _take_lane(self, proc_slot):
+        with self._lane_lock:
+            for uid, proc in self._lanes.items():
+                if proc is None or proc.poll() is not None:
+                    self._lanes[uid] = proc_slot
+                    return uid
+            return self.uid
 
     def seal(self):
         """Make the run's folders readable by its uid only (and root), the home writable by it."""
@@ -501,15 +525,17 @@ class Run:
         The program's stderr (and its stdout with `stdout_to_stderr`) is read by a thread that keeps its
         last bytes: `proc.stderr_tail.text()`."""
         lim = self.limits
+        placeholder = _Pending()
+        uid = self._take_lane(placeholder)
         spec = {
             "mode": self.iso.mode,
-            "uid": self.uid if self.uid is not None else os.getuid(),
+            "uid": uid if uid is not None else os.getuid(),
             "gid": self.uid if self.uid is not None else os.getgid(),
             "memory_mb": lim.memory_mb, "cpu_seconds": timeout_cpu or lim.cpu_seconds, "file_mb": lim.file_mb,
             "nproc": lim.nproc, "tmp_mb": lim.tmp_mb,
             "argv": list(argv), "env": env or self.env(), "keep_fds": list(pass_fds),
             "stdout": "stderr" if stdout_to_stderr else "null",
-            "cgroups": self.cgroups.procs_files(),
+            "cgroups": self.cgroups[uid].procs_files() if uid in self.cgroups else [],
         }
         if self.iso.mode == "namespaces":
             ro, links = system_paths()
@@ -525,10 +551,17 @@ class Run:
         else:
             spec["cwd"] = cwd or str(self.dir / "home")
         launcher, launcher_env = _launcher()
-        proc = subprocess.Popen(
-            launcher, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            pass_fds=pass_fds, env=launcher_env, start_new_session=True,
-        )
+        proc = None
+        try:
+            proc = subprocess.Popen(
+                launcher, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                pass_fds=pass_fds, env=launcher_env, start_new_session=True,
+            )
+        finally:
+            with self._lane_lock:
+                for lane, holder in self._lanes.items():
+                    if holder is placeholder:
+                        self._lanes[lane] = proc
         proc.stdin.write(json.dumps(spec).encode())
         proc.stdin.close()
         proc.stderr_tail = _drain(proc.stderr)
@@ -561,5 +594,14 @@ class Run:
         if self.iso.mode == "uid" and self.uid is not None:
             kill_uid(self.uid)
             clean_uid_files(self.uid)
-        self.cgroups.remove()
+        for cgroups in self.cgroups.values():
+            cgroups.remove()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class _Pending:
+    """Holds a lane while its program is being started."""
+
+    @staticmethod
+    def poll():
+        return None

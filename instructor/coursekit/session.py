@@ -2,19 +2,23 @@
 
 Everything the worker sends is decoded with protocol.decode under size caps and a deadline, so a
 submission can return nothing but plain data, late or never. A callback (the worker calling a TODO that
-is not under test) runs the reference implementation here, in the grader, on the decoded inputs.
+is not under test) is validated here and answered by the reference implementation in a reference process
+(reference_server.py), which the grader kills when the request's deadline passes.
 """
 
+import os
 import select
 import shutil
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 from . import protocol
 
-# The reference runs in the grader on what a callback sends; no honest TODO passes more than this to another
-# one in a check, and the cap bounds how long a submission can keep the grader computing for it.
+# The reference runs on what a callback sends; no honest TODO passes more than this to another one in a
+# check, and the cap bounds the work a submission can ask of the reference.
 MAX_CALLBACK_BYTES = 8 * 2**20
 
 
@@ -42,37 +46,15 @@ class WorkerDied(WorkerError):
     """The worker process ended during a request."""
 
 
-def install_runtime(folder):
-    """Copy the worker's code (worker.py, protocol.py) into `folder`."""
-    here = Path(__file__).resolve().parent
-    shutil.copyfile(here / "worker.py", Path(folder) / "worker.py")
-    shutil.copyfile(here / "protocol.py", Path(folder) / "_coursekit_protocol.py")
+class _Closed(Exception):
+    """The other end of a connection closed it."""
 
 
-class Worker:
-    """One running worker process of a Run."""
+class _Connection:
+    """Frames of protocol.py over a socket, every read bounded by a deadline."""
 
-    def __init__(self, run, callbacks, *, timeout):
-        self.run = run
-        # todo id -> function(args, kwargs, state) -> dict; never the TODOs under test, whose reference the
-        # submission could otherwise ask for through the worker's own channel.
-        self.callbacks = callbacks
-        self.timeout = timeout
-        # TODOs whose reference the submission's code asked for (not the check's own direct requests).
-        self.called = set()
-        self._direct = frozenset()
-        ours, theirs = socket.socketpair()
-        self.sock = ours
-        self.proc = None
-        self.dead = False
-        try:
-            fd = theirs.fileno()
-            argv = [run.iso.python, "-I", f"{run.path('runtime')}/worker.py", str(fd)]
-            self.proc = run.spawn(argv, pass_fds=(fd,))
-        finally:
-            theirs.close()
-
-    # -- framing with a deadline --------------------------------------------------------------
+    def __init__(self, sock):
+        self.sock = sock
 
     def _read_exact(self, n, deadline):
         chunks, left = [], n
@@ -88,10 +70,105 @@ class Worker:
             except ConnectionResetError:
                 chunk = b""
             if not chunk:
-                raise WorkerDied(self._how_it_ended())
+                raise _Closed()
             chunks.append(chunk)
             left -= len(chunk)
         return b"".join(chunks)
+
+    def send(self, message, buffers=()):
+        try:
+            self.sock.sendall(protocol.pack(message, buffers))
+        except (BrokenPipeError, ConnectionResetError):
+            raise _Closed() from None
+
+    def recv(self, deadline):
+        """(message, buffers); raises CallTimeout, _Closed or protocol.ProtocolError."""
+        return protocol.unpack(lambda n: self._read_exact(n, deadline))
+
+    def close(self):
+        self.sock.close()
+
+
+class ReferenceProcess:
+    """The reference process of one worker (reference_server.py): started at the first callback, killed
+    when a callback outlives the request's deadline, so the next callback starts a fresh one."""
+
+    def __init__(self, root, config, memory_mb):
+        self.argv = [sys.executable, "-m", "coursekit.reference_server", None, str(root), str(config), str(memory_mb)]
+        self.proc = None
+        self.conn = None
+
+    def _start(self):
+        ours, theirs = socket.socketpair()
+        argv = list(self.argv)
+        argv[3] = str(theirs.fileno())
+        try:
+            self.proc = subprocess.Popen(argv, pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                                         env=dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1"))
+        finally:
+            theirs.close()
+        self.conn = _Connection(ours)
+
+    def call(self, message, buffers, deadline):
+        """The reference's reply frame to one validated callback; CallTimeout when it does not come in time."""
+        if self.proc is None:
+            self._start()
+        try:
+            self.conn.send(message, buffers)
+            return self.conn.recv(deadline)
+        except CallTimeout:
+            self.close()
+            name = str(message.get("callback")).rsplit("::", 1)[-1]
+            raise CallTimeout(f"the reference {name} it called did not finish in time on the inputs it was "
+                              "given; it was stopped") from None
+        except (_Closed, protocol.ProtocolError):
+            code = self.close()
+            name = str(message.get("callback")).rsplit("::", 1)[-1]
+            return {"error": {"type": "RuntimeError",
+                              "message": f"{name} (reference) could not run on its inputs (exit code {code})"}}, []
+
+    def close(self):
+        """Stop the process (if any); the exit code it had ended with by itself, else None."""
+        code = None
+        if self.proc is not None:
+            self.conn.close()
+            code = self.proc.poll()
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = self.conn = None
+        return code
+
+
+def install_runtime(folder):
+    """Copy the worker's code (worker.py, protocol.py) into `folder`."""
+    here = Path(__file__).resolve().parent
+    shutil.copyfile(here / "worker.py", Path(folder) / "worker.py")
+    shutil.copyfile(here / "protocol.py", Path(folder) / "_coursekit_protocol.py")
+
+
+class Worker:
+    """One running worker process of a Run, and the reference process that answers its callbacks."""
+
+    def __init__(self, run, allowed, reference, *, timeout):
+        self.run = run
+        # The TODOs whose reference the worker may ask for: never those under test, whose reference the
+        # submission could otherwise ask for through the worker's own channel.
+        self.allowed = frozenset(allowed)
+        self.reference = reference
+        self.timeout = timeout
+        # TODOs whose reference the submission's code asked for (not the check's own direct requests).
+        self.called = set()
+        self._direct = frozenset()
+        ours, theirs = socket.socketpair()
+        self.conn = _Connection(ours)
+        self.proc = None
+        self.dead = False
+        try:
+            fd = theirs.fileno()
+            argv = [run.iso.python, "-I", f"{run.path('runtime')}/worker.py", str(fd)]
+            self.proc = run.spawn(argv, pass_fds=(fd,))
+        finally:
+            theirs.close()
 
     def stderr_tail(self):
         """What the worker last wrote to stderr (for the instructor's log; the submission controls it)."""
@@ -112,13 +189,15 @@ class Worker:
 
     def _send(self, message, buffers=()):
         try:
-            self.sock.sendall(protocol.pack(message, buffers))
-        except (BrokenPipeError, ConnectionResetError):
+            self.conn.send(message, buffers)
+        except _Closed:
             raise WorkerDied(self._how_it_ended()) from None
 
     def _recv(self, deadline):
         try:
-            message, buffers = protocol.unpack(lambda n: self._read_exact(n, deadline))
+            message, buffers = self.conn.recv(deadline)
+        except _Closed:
+            raise WorkerDied(self._how_it_ended()) from None
         except protocol.ProtocolError as exc:
             raise BadReturn(f"the worker sent an invalid message ({exc})") from None
         if not isinstance(message, dict):
@@ -143,7 +222,7 @@ class Worker:
             while True:
                 message, buffers = self._recv(deadline)
                 if "callback" in message:
-                    self._answer_callback(message, buffers)
+                    self._answer_callback(message, buffers, deadline)
                     continue
                 if "ok" in message:
                     try:
@@ -166,16 +245,15 @@ class Worker:
             raise BadReturn(f"the request could not be carried out: {text}")
         raise StudentError(kind, text, str(error.get("where", ""))[:200])
 
-    def _answer_callback(self, message, buffers):
+    def _answer_callback(self, message, buffers, deadline):
         todo_id = message.get("callback")
-        fn = self.callbacks.get(todo_id) if isinstance(todo_id, str) else None
-        if fn is None:
+        if not isinstance(todo_id, str) or todo_id not in self.allowed:
             self._send({"error": {"type": "RuntimeError", "message": f"no reference for {todo_id!r}"}})
             return
         if todo_id not in self._direct:
             self.called.add(todo_id)
+        name = todo_id.rsplit("::", 1)[-1]
         if sum(len(b) for b in buffers) > MAX_CALLBACK_BYTES:
-            name = todo_id.rsplit("::", 1)[-1]
             self._send({"error": {"type": "ValueError",
                                   "message": f"{name} was called with more than {MAX_CALLBACK_BYTES >> 20} MB of arrays"}})
             return
@@ -185,20 +263,15 @@ class Worker:
                 raise protocol.ProtocolError("malformed callback")
         except protocol.ProtocolError as exc:
             raise BadReturn(f"the worker sent an invalid callback ({exc})") from None
-        try:
-            result = fn(body["args"], body["kwargs"], body.get("state"))
-            header, out = protocol.encode(result)
-        except Exception as exc:  # noqa: BLE001 - the reference refused the inputs the submission passed
-            name = todo_id.rsplit("::", 1)[-1]
-            self._send({"error": {"type": type(exc).__name__, "message": f"{name} (reference) refused its inputs: {exc}"[:500]}})
-            return
-        self._send({"ok": header}, out)
+        reply, out = self.reference.call({"callback": todo_id, "value": message.get("value")}, buffers, deadline)
+        self._send(reply, out)
 
     def close(self):
         if not self.dead:
             self.dead = True
             try:
-                self.sock.close()
+                self.conn.close()
+                self.reference.close()
             finally:
                 if self.proc is not None:
                     self.run.stop(self.proc)

@@ -8,10 +8,12 @@ assignment 2. Unsafe archives (absolute paths, `..`, symlinks, oversized, not a 
 close the file.
 """
 
+import dataclasses
 import json
 import shutil
 import stat
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -458,6 +460,38 @@ def test_a_runaway_todo_scores_zero_and_grading_goes_on(a1, tmp_path, body, word
     assert words in output_of(results, LOSS)
     code, _ = graded(a1, submission(tmp_path / "honest", A1))
     assert code == {todo: points(A1, [todo]) for todo in A1_CODE}
+
+
+def test_making_the_reference_compute_for_ever_scores_zero_in_bounded_time(tmp_path):
+    # The reference answers callbacks in a process of its own, which the grader stops at the deadline of
+    # the request: a submission cannot keep the grader itself computing.
+    sub = submission(tmp_path / "sub", A2, solved=set())
+    set_region(sub / "cs231n/layers.py", "affine_forward", """
+        conv_forward_naive(np.zeros((1, 1, 1, 1)), np.zeros((1, 1, 1, 1)), np.zeros(1), {"stride": 1, "pad": 5000})
+        out = x.reshape(x.shape[0], -1) @ w + b
+    """)
+    with grader(A2, test_timeout=3) as g:
+        start = time.monotonic()
+        code, results = graded(g, sub)
+        elapsed = time.monotonic() - start
+    assert code["cs231n/layers.py::affine_forward"] == 0
+    assert "the reference conv_forward_naive it called did not finish in time" in output_of(
+        results, "cs231n/layers.py::affine_forward")
+    checks = sum(1 for spec in g.checks if spec.todo == "cs231n/layers.py::affine_forward")
+    assert elapsed < 60 + 3 * checks, elapsed
+
+
+def test_a_submission_that_loops_everywhere_is_cut_off_by_the_grading_budget(tmp_path):
+    sub = submission(tmp_path / "sub", A1, solved=set())
+    for todo in A1_CODE:
+        set_region(sub / NEURAL_NET, todo.split("::")[1], "while True:\n    pass", 0)
+    with grader(A1, test_timeout=3) as g:
+        g.limits = dataclasses.replace(g.limits, grade_timeout=4)
+        code, results = graded(g, sub)
+    assert code == {LOSS: 0, TRAIN: 0, PREDICT: 0}
+    outputs = "\n".join(output_of(results, todo) for todo in A1_CODE)
+    assert "did not return within 3 s" in outputs
+    assert "not run: the checks of this submission used up their 4 s" in outputs
 
 
 # -- unsafe and broken archives, missing files ------------------------------------------------------------------

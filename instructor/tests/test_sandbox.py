@@ -210,12 +210,12 @@ print(f"alive {alive}", file=sys.stderr)
 
 
 @needs_namespaces
-def test_a_run_shares_one_memory_budget():
-    """Six children of 300 MB each do not fit a 1 GB run: the kernel kills some, the machine is untouched."""
+def test_a_program_and_its_children_share_one_memory_budget():
+    """Six children of 300 MB each do not fit a 1 GB lane: the kernel kills some, the machine is untouched."""
     iso = sandbox.detect("namespaces")
     with sandbox.uid_slot(iso) as uid:
         run = sandbox.Run(iso, uid, sandbox.Limits(memory_mb=1024))
-        if not run.cgroups.active:
+        if not run.cgroups[uid].active:
             run.close()
             pytest.skip("this machine gives no writable memory cgroup")
         (run.dir / "runtime" / "bomb.py").write_text(FORK_AND_ALLOCATE)

@@ -1,0 +1,112 @@
+"""The reference implementations of the TODOs, answering a worker's callbacks in a process of their own.
+
+While one TODO is checked, the worker's stubs for every other TODO ask for the reference (session.py). The
+reference runs on inputs the submission chose, so it can be made to compute for hours (a naive convolution
+with a padding of thousands) or to allocate more memory than the machine has. Here it runs in a process the
+grader started, with an address-space limit, that the grader kills when the request's deadline passes: the
+grader itself never computes for a submission and never blocks on it. Only reference code runs here, on data
+the grader has already decoded and size-checked; student code never does.
+
+Started by session.ReferenceProcess as `python -m coursekit.reference_server FD ROOT CONFIG MEMORY_MB`; it
+serves frames of protocol.py on the socket FD until the grader closes it.
+"""
+
+import resource
+import socket
+import sys
+
+from . import protocol
+from .reference import Reference
+
+
+def function_callback(fn):
+    def call(args, kwargs, state):
+        value = fn(*args, **kwargs)
+        # Dicts the reference updates in place (bn_param's running statistics, an optimizer's config) go back
+        # so that the worker can update the student's own dicts the same way.
+        dicts = {i: a for i, a in enumerate(args) if type(a) is dict}
+        dicts.update({k: v for k, v in kwargs.items() if type(v) is dict})
+        return {"value": value, "dicts": dicts}
+
+    return call
+
+
+def method_callback(cls, name):
+    def call(args, kwargs, state):
+        obj = cls.__new__(cls)
+        obj.__dict__.update(state or {})
+        value = getattr(cls, name)(obj, *args, **kwargs)
+        dicts = {i: a for i, a in enumerate(args) if type(a) is dict}
+        return {"value": value, "dicts": dicts, "state": plain_attrs(obj)}
+
+    return call
+
+
+def plain_attrs(obj):
+    """The attributes of `obj` that are plain data (what crosses back to the worker's object)."""
+    out = {}
+    for key, value in vars(obj).items():
+        try:
+            protocol.encode(value)
+        except protocol.Unencodable:
+            continue
+        out[key] = value
+    return out
+
+
+def callbacks(ref):
+    """{todo id: callback} for the code TODOs of the reference tree `ref`."""
+    name = ref.load_package()
+    out = {}
+    for todo in ref.config.todos:
+        if todo.is_notebook:
+            continue
+        module = __import__(f"{name}.{todo.module.partition('.')[2]}", fromlist=["_"])
+        owner, _, attr = todo.name.rpartition(".")
+        out[todo.id] = method_callback(getattr(module, owner), attr) if owner else function_callback(getattr(module, attr))
+    return out
+
+
+def _read_exact(sock, n):
+    chunks, left = [], n
+    while left:
+        chunk = sock.recv(min(left, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def answer(table, message, buffers):
+    """The reply frame (message, buffers) to one callback request."""
+    todo_id = message.get("callback")
+    name = str(todo_id).rsplit("::", 1)[-1]
+    try:
+        body = protocol.decode(message.get("value"), buffers)
+        result = table[todo_id](body["args"], body["kwargs"], body.get("state"))
+        header, out = protocol.encode(result)
+        return {"ok": header}, out
+    except MemoryError:
+        return {"error": {"type": "MemoryError", "message": f"{name} (reference) ran out of memory on the inputs it was given"}}, []
+    except Exception as exc:  # noqa: BLE001 - the reference refused the inputs the submission passed
+        return {"error": {"type": type(exc).__name__, "message": f"{name} (reference) refused its inputs: {exc}"[:500]}}, []
+
+
+def main(argv=None):
+    fd, root, config, memory_mb = (argv if argv is not None else sys.argv[1:])
+    limit = int(memory_mb) << 20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    table = callbacks(Reference(root, config))
+    sock = socket.socket(fileno=int(fd))
+    while True:
+        try:
+            message, buffers = protocol.unpack(lambda n: _read_exact(sock, n))
+        except EOFError:
+            return 0
+        reply, out = answer(table, message, buffers)
+        sock.sendall(protocol.pack(reply, out))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
