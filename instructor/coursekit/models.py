@@ -42,6 +42,27 @@ def _split(data, split):
     return data[f"X_{split}"], data[f"y_{split}"]
 
 
+# The grader measures a submitted model itself, so the model may not cost more than this over the images it
+# is measured on: 2e12 multiply-adds (by the bound below), a minute or so of numpy on 2 cores and 130 times
+# the best reference CNN on Fashion-MNIST's validation split (15 M per image by the bound, 1,000 images). A
+# model built to keep the grader computing for hours is refused instead of measured.
+MAX_MACS = 2 * 10**12
+
+
+def macs_per_image(params, image_shape):
+    """An upper bound of the multiply-adds per image: every (F, C, HH, WW) filter at the input's full
+    height and width (pooling only shrinks it), every (D, M) weight matrix once."""
+    spatial = int(np.prod(image_shape[1:])) if len(image_shape) == 3 else 1
+    total = 0
+    for value in params.values():
+        shape = np.shape(value)
+        if len(shape) == 4:
+            total += int(np.prod(shape)) * spatial
+        elif len(shape) == 2:
+            total += int(np.prod(shape))
+    return total
+
+
 def accuracy(model, X, y, batch=500):
     """Share of X the model classifies as y (scores from model.loss(X) in test mode)."""
     correct = 0
@@ -79,6 +100,11 @@ def grade_model(todo, folder, reference_name, data):
                                               "tell your instructor")]
     if X.shape[1:] != tuple(getattr(model, "input_dim", X.shape[1:])) and info["class"] in ("ThreeLayerConvNet", "ConvNet"):
         return [Result(f"{tag} model", False, f"{todo.model} expects images of shape {model.input_dim}, {dataset} has {X.shape[1:]}")]
+    per_image = macs_per_image(getattr(model, "params", {}), X.shape[1:])
+    if per_image * X.shape[0] > MAX_MACS:
+        return [Result(f"{tag} model", False, f"{todo.model} needs about {per_image / 1e6:.0f} M multiply-adds per image, "
+                                              f"more than the grader measures on {X.shape[0]} images "
+                                              f"({MAX_MACS / X.shape[0] / 1e6:.0f} M): use a smaller model")]
     try:
         acc = accuracy(model, X, y)
     except ValueError as exc:

@@ -65,6 +65,16 @@ def test_models_of_another_dataset_or_in_a_broken_file_earn_nothing(trained, tmp
     assert not pickled.passed
 
 
+def test_a_model_too_costly_to_measure_is_refused(tmp_path, data):
+    # 784 -> 60000 -> 10 by the bound: 47 M multiply-adds per image, over 2e12 on the 50,000 training images.
+    net = TwoLayerNet(784, 60000, 10, std=1e-3)
+    save_model(net, tmp_path / "two_layer_net_tuning.npz", dataset="fashion_mnist")
+    (big,) = grade_model(_todo(0.0, split="train:50000"), tmp_path, REPO_REF.load_package(), data)
+    assert not big.passed and "use a smaller model" in big.message
+    (small_split,) = grade_model(_todo(0.0, split="train:50"), tmp_path, REPO_REF.load_package(), data)
+    assert small_split.passed, small_split.message
+
+
 def test_the_training_split_prefix_is_what_overfitting_cells_are_measured_on(trained, data):
     (result,) = grade_model(_todo(0.5, split="train:50"), trained, REPO_REF.load_package(), data)
     assert "the first 50 training images" in result.message
