@@ -474,12 +474,12 @@ class Grader:
 def _call_cycles(calls):
     """The sets of two or more TODOs that reach each other through `calls` ({todo: TODOs it called})."""
     def reach(start):
-        seen, todo = set(), [start]
-        while todo:
-            for nxt in calls.get(todo.pop(), ()):
+        seen, stack = set(), [start]
+        while stack:
+            for nxt in calls.get(stack.pop(), ()):
                 if nxt not in seen:
                     seen.add(nxt)
-                    todo.append(nxt)
+                    stack.append(nxt)
         return seen
 
     reachable = {node: reach(node) for node in calls}
