@@ -191,6 +191,18 @@ def decode(header, buffers, resolve_handle=None):
     return dec(header, 0)
 
 
+def plain_attrs(obj):
+    """The attributes of `obj` that are plain data: what of an object crosses between worker and grader."""
+    out = {}
+    for key, value in vars(obj).items():
+        try:
+            encode(value)
+        except Unencodable:
+            continue
+        out[key] = value
+    return out
+
+
 def pack(message, buffers=()):
     """Serialise one frame."""
     head = json.dumps(message, allow_nan=False, separators=(",", ":")).encode("utf-8")

@@ -37,21 +37,9 @@ def method_callback(cls, name):
         obj.__dict__.update(state or {})
         value = getattr(cls, name)(obj, *args, **kwargs)
         dicts = {i: a for i, a in enumerate(args) if type(a) is dict}
-        return {"value": value, "dicts": dicts, "state": plain_attrs(obj)}
+        return {"value": value, "dicts": dicts, "state": protocol.plain_attrs(obj)}
 
     return call
-
-
-def plain_attrs(obj):
-    """The attributes of `obj` that are plain data (what crosses back to the worker's object)."""
-    out = {}
-    for key, value in vars(obj).items():
-        try:
-            protocol.encode(value)
-        except protocol.Unencodable:
-            continue
-        out[key] = value
-    return out
 
 
 def callbacks(ref):

@@ -228,15 +228,7 @@ class Worker:
 
     def callback(self, todo_id, args, kwargs, obj):
         """Run the reference of `todo_id` in the grader on these inputs; update mutated dicts in place."""
-        state = None
-        if obj is not None:
-            state = {}
-            for key, value in vars(obj).items():
-                try:
-                    protocol.encode(value)
-                except protocol.Unencodable:
-                    continue
-                state[key] = value
+        state = protocol.plain_attrs(obj) if obj is not None else None
         try:
             header, buffers = protocol.encode({"args": list(args), "kwargs": kwargs, "state": state})
         except protocol.Unencodable as exc:
