@@ -561,6 +561,26 @@ def test_missing_files_are_graded_as_stubs(a1, tmp_path):
     assert results["score"] == 0 and "holds neither a cs231n/ folder" in results["output"]
 
 
+def test_results_show_no_hidden_check_source_or_traceback(a1, tmp_path):
+    # Wrong answers of every kind (wrong values, a raised error, wrong type) make the checks speak; what they
+    # say names the function and what was wrong, never a line of the checks or the grader's traceback.
+    sub = submission(tmp_path / "sub", A1, solved=set())
+    set_region(sub / NEURAL_NET, "TwoLayerNet.loss", "scores = np.ones((N, W2.shape[1]))", 0)
+    set_region(sub / NEURAL_NET, "TwoLayerNet.train", "raise KeyError('no batch')", 0)
+    set_region(sub / NEURAL_NET, "TwoLayerNet.predict", "y_pred = 'cat'")
+    code, results = graded(a1, sub)
+    assert code == {LOSS: 0, TRAIN: 0, PREDICT: 0}
+    text = json.dumps(results, ensure_ascii=False)
+    assert "is wrong" in text and "KeyError" in text and "str" in text
+    assert "Traceback" not in text and 'File "' not in text
+    hidden = REPO / "instructor" / "hidden_tests"
+    for path in hidden.glob("*.py"):
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if len(line) >= 25 and not line.startswith(("#", '"""', "f\"", "\"", "t.fail(", "t.expect")):
+                assert line not in text, f"{path.name}: {line}"
+
+
 def test_every_test_name_is_a_todo(a1, tmp_path):
     results = a1.grade(submission(tmp_path / "sub", A1, solved=set()))
     assert set(check_results(results)) == {t.id for t in a1.todos}
