@@ -221,6 +221,22 @@ def _no_constant(name):
     raise ProtocolError(f"frame header holds the bare constant {name}")
 
 
+def recv_frame(sock):
+    """Read one frame from a blocking socket; (message, buffers). EOFError when the other end has closed it."""
+
+    def read_exact(n):
+        chunks, left = [], n
+        while left:
+            chunk = sock.recv(min(left, 1 << 20))
+            if not chunk:
+                raise EOFError("the other end closed the connection")
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+    return unpack(read_exact)
+
+
 def unpack(read_exact):
     """Read one frame with `read_exact(n) -> bytes`; return (message, buffers)."""
     head_len = _U32.unpack(read_exact(4))[0]

@@ -55,17 +55,6 @@ def callbacks(ref):
     return out
 
 
-def _read_exact(sock, n):
-    chunks, left = [], n
-    while left:
-        chunk = sock.recv(min(left, 1 << 20))
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
 def answer(table, message, buffers):
     """The reply frame (message, buffers) to one callback request."""
     todo_id = message.get("callback")
@@ -89,7 +78,7 @@ def main(argv=None):
     sock = socket.socket(fileno=int(fd))
     while True:
         try:
-            message, buffers = protocol.unpack(lambda n: _read_exact(sock, n))
+            message, buffers = protocol.recv_frame(sock)
         except EOFError:
             return 0
         reply, out = answer(table, message, buffers)

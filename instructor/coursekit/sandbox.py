@@ -464,13 +464,12 @@ class Run:
         self._lane_lock = threading.Lock()
         self.cgroups = {u: Cgroups(limits.memory_mb, limits.nproc, enabled=iso.mode != "none") for u in uids}
 
-    def _take_lane(self, proc_slot):
-        with self._lane_lock:
-            for uid, proc in self._lanes.items():
-                if proc is None or proc.poll() is not None:
-                    self._lanes[uid] = proc_slot
-                    return uid
-            return self.uid
+    def _free_lane(self):
+        """The uid of a lane whose program has ended (or never started); the run's uid when all are busy."""
+        for uid, proc in self._lanes.items():
+            if proc is None or proc.poll() is not None:
+                return uid
+        return self.uid
 
     def seal(self):
         """Make the run's folders readable by its uid only (and root), the home writable by it."""
@@ -525,43 +524,38 @@ class Run:
         The program's stderr (and its stdout with `stdout_to_stderr`) is read by a thread that keeps its
         last bytes: `proc.stderr_tail.text()`."""
         lim = self.limits
-        placeholder = _Pending()
-        uid = self._take_lane(placeholder)
-        spec = {
-            "mode": self.iso.mode,
-            "uid": uid if uid is not None else os.getuid(),
-            "gid": self.uid if self.uid is not None else os.getgid(),
-            "memory_mb": lim.memory_mb, "cpu_seconds": timeout_cpu or lim.cpu_seconds, "file_mb": lim.file_mb,
-            "nproc": lim.nproc, "tmp_mb": lim.tmp_mb,
-            "argv": list(argv), "env": env or self.env(), "keep_fds": list(pass_fds),
-            "stdout": "stderr" if stdout_to_stderr else "null",
-            "cgroups": self.cgroups[uid].procs_files() if uid in self.cgroups else [],
-        }
-        if self.iso.mode == "namespaces":
-            ro, links = system_paths()
-            spec.update(
-                root=str(self.dir / "root"),
-                ro=ro + list(interpreter_paths(self.iso.python)) + [str(p) for p in ro_extra],
-                ro_at={str(self.dir / n): f"/run/{n}" for n in ("runtime", "sub", "fallback")},
-                rw_at={str(p): str(p) for p in rw_extra},
-                symlinks=links,
-                tmp_dirs=["/tmp/home"],
-                cwd=cwd or "/tmp/home",
-            )
-        else:
-            spec["cwd"] = cwd or str(self.dir / "home")
-        launcher, launcher_env = _launcher()
-        proc = None
-        try:
+        # The lock is held until the program runs, so that two programs started at once never share a lane.
+        with self._lane_lock:
+            uid = self._free_lane()
+            spec = {
+                "mode": self.iso.mode,
+                "uid": uid if uid is not None else os.getuid(),
+                "gid": self.uid if self.uid is not None else os.getgid(),
+                "memory_mb": lim.memory_mb, "cpu_seconds": timeout_cpu or lim.cpu_seconds, "file_mb": lim.file_mb,
+                "nproc": lim.nproc, "tmp_mb": lim.tmp_mb,
+                "argv": list(argv), "env": env or self.env(), "keep_fds": list(pass_fds),
+                "stdout": "stderr" if stdout_to_stderr else "null",
+                "cgroups": self.cgroups[uid].procs_files(),
+            }
+            if self.iso.mode == "namespaces":
+                ro, links = system_paths()
+                spec.update(
+                    root=str(self.dir / "root"),
+                    ro=ro + list(interpreter_paths(self.iso.python)) + [str(p) for p in ro_extra],
+                    ro_at={str(self.dir / n): f"/run/{n}" for n in ("runtime", "sub", "fallback")},
+                    rw_at={str(p): str(p) for p in rw_extra},
+                    symlinks=links,
+                    tmp_dirs=["/tmp/home"],
+                    cwd=cwd or "/tmp/home",
+                )
+            else:
+                spec["cwd"] = cwd or str(self.dir / "home")
+            launcher, launcher_env = _launcher()
             proc = subprocess.Popen(
                 launcher, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                 pass_fds=pass_fds, env=launcher_env, start_new_session=True,
             )
-        finally:
-            with self._lane_lock:
-                for lane, holder in self._lanes.items():
-                    if holder is placeholder:
-                        self._lanes[lane] = proc
+            self._lanes[uid] = proc
         proc.stdin.write(json.dumps(spec).encode())
         proc.stdin.close()
         proc.stderr_tail = _drain(proc.stderr)
@@ -598,10 +592,3 @@ class Run:
             cgroups.remove()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-
-class _Pending:
-    """Holds a lane while its program is being started."""
-
-    @staticmethod
-    def poll():
-        return None

@@ -37,21 +37,11 @@ class _Channel:
     def __init__(self, fd):
         self.sock = socket.socket(fileno=fd)
 
-    def _read_exact(self, n):
-        chunks, left = [], n
-        while left:
-            chunk = self.sock.recv(min(left, 1 << 20))
-            if not chunk:
-                raise EOFError("the grader closed the connection")
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
-
     def send(self, message, buffers=()):
         self.sock.sendall(protocol.pack(message, buffers))
 
     def recv(self):
-        return protocol.unpack(self._read_exact)
+        return protocol.recv_frame(self.sock)
 
 
 class _Refused(Exception):
