@@ -19,10 +19,12 @@
     notebooks = ["two_layer_net.ipynb"]     # inside the assignment1/ folder
 
     [[todo]]
-    id = "cs231n/layers.py::affine_forward" # file::function qualname
+    id = "cs231n/layers.py::conv_forward_naive"   # file::function qualname
     assignment = "assignment2"
-    points = 2
-    public = ["tests/test_layers.py::test_affine_forward"]   # the public tests of this TODO (kit, validate)
+    points = 4
+    public = ["tests/test_layers.py::test_conv_forward"]   # the public tests of this TODO (kit, validate)
+    stand_ins = ["cs231n/fast_layers.py::conv_forward_fast"]  # given code that can do this TODO's work: it
+                                            # raises while this TODO is graded (validate finds undeclared ones)
 
     [[todo]]                                # a notebook TODO: the model its graded cell saved
     id = "assignment1/two_layer_net.ipynb::two_layer_net_tuning"   # notebook::tag of `# GRADED: <tag>`
@@ -68,6 +70,7 @@ class Todo:
     model: str = ""
     split: str = "test"
     min_accuracy: dict = field(default_factory=dict)
+    stand_ins: tuple = ()
 
     @property
     def path(self):
@@ -165,7 +168,7 @@ def load(path):
         points = entry["points"]
         if not isinstance(points, int | float) or points <= 0:
             raise ConfigError(f"{where}: points must be a positive number")
-        unknown = set(entry) - {"id", "assignment", "points", "public", "model", "split", "min_accuracy"}
+        unknown = set(entry) - {"id", "assignment", "points", "public", "model", "split", "min_accuracy", "stand_ins"}
         if unknown:
             raise ConfigError(f"{where}: unknown keys {sorted(unknown)} (hidden checks name their TODO themselves)")
         is_notebook = todo_id.split("::", 1)[0].endswith(".ipynb")
@@ -183,11 +186,16 @@ def load(path):
             model=entry.get("model", f"{todo_id.split('::', 1)[1]}.npz" if is_notebook else ""),
             split=split,
             min_accuracy={str(k): float(v) for k, v in min_accuracy.items()},
+            stand_ins=_str_list(entry.get("stand_ins", []), f"{where} stand_ins"),
         )
+        if any("::" not in s or not s.split("::", 1)[0].endswith(".py") for s in todo.stand_ins):
+            raise ConfigError(f"{where}: stand_ins are given functions or classes, 'file.py::name'")
         if todo.is_notebook and not todo.min_accuracy:
             raise ConfigError(f"{where}: a notebook TODO needs min_accuracy per dataset, e.g. {{ fashion_mnist = 0.85 }}")
         if not todo.is_notebook and (entry.get("min_accuracy") or entry.get("model")):
             raise ConfigError(f"{where}: min_accuracy and model are for notebook TODOs")
+        if todo.is_notebook and todo.stand_ins:
+            raise ConfigError(f"{where}: stand_ins are for code TODOs")
         todos.append(todo)
 
     return Config(

@@ -32,6 +32,7 @@ file with student code.
   and in `output` the isolation mode that ran.
 """
 
+import functools
 import json
 import os
 import re
@@ -47,7 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import hidden, models, sandbox, session
+from . import expected, feedback, hidden, models, sandbox, session
 from .config import ConfigError
 from .fsutil import UnsafeArchiveError, atomic_write_text, copy_tree_no_symlinks, safe_extract
 from .reference import Reference, is_junk
@@ -188,17 +189,26 @@ class Grader:
 
     # -- code TODOs ---------------------------------------------------------------------------------
 
-    def _groups(self):
+    def groups(self):
+        """{(TODO id, uses): [CheckSpec]}: the checks of each TODO, by the TODOs they keep as the student's."""
         groups = {}
         for spec in self.checks:
             groups.setdefault((spec.todo, spec.uses), []).append(spec)
         return groups
 
+    @functools.cached_property
+    def expected(self):
+        """{TODO id: the TODOs its reference calls on its checks} (expected.py)."""
+        return expected.expected_calls(self)
+
     def _start(self, run, todo_id, uses):
-        """A worker for `todo_id` (+ `uses` kept as the student's); (worker, error message or '')."""
+        """A worker for `todo_id` (+ `uses` kept as the student's); (worker, error message or '').
+
+        Given code that can do the work of a TODO under test (grading.toml `stand_ins`) is disabled in it."""
         todo = self.cfg.todo(todo_id)
         student = {todo_id, *uses}
         callbacks = [(t.id, t.module, t.name) for t in self.code_todos if t.id not in student]
+        disabled = sorted({(stand_in, self.cfg.todo(t).function) for t in student for stand_in in self.cfg.todo(t).stand_ins})
         modules = sorted({t.module for t in self.code_todos})
         reference = session.ReferenceProcess(self.ref.root, self.cfg.path, self.limits.memory_mb)
         worker = session.Worker(run, {i for i, _, _ in callbacks}, reference, timeout=self.timeout)
@@ -206,22 +216,24 @@ class Grader:
             report = worker.request("setup", {
                 "package": self.package, "sub": run.path("sub"), "fallback": run.path("fallback"),
                 "modules": modules, "todo_module": todo.module, "callbacks": callbacks,
+                "disabled": [[_module_of(path), name, by] for path, by in disabled for name in [path.split("::")[1]]],
             }, timeout=max(self.timeout, 60))
         except session.WorkerError as exc:
             worker.close()
             return None, f"the submission's package could not be loaded: {exc}"
         notes = []
         for module, status in sorted(report.items()):
-            path = module.replace(".", "/") + ".py"
+            path = feedback.clean(module.replace(".", "/") + ".py", feedback.MAX_PATH)
+            error = _import_error(status)
             if module == todo.module and status.get("status") == "broken":
                 worker.close()
-                return None, f"{path} does not import: {status.get('error')}"
-            notes.append(f"{path} does not import ({status.get('error')}): its TODOs score 0; the release copy "
+                return None, f"{path} does not import: {error}"
+            notes.append(f"{path} does not import ({error}): its TODOs score 0; the release copy "
                          "stood in for it while the other TODOs were checked")
         return worker, "\n".join(notes)
 
     def _run_group(self, run, key, specs, notes, lock, deadline):
-        """Run the checks `specs` of one (TODO, uses) key; (todo id, results, TODOs whose reference it called).
+        """Run the checks `specs` of one (TODO, uses) key; (results, TODOs whose reference the code called).
 
         No check starts after `deadline`: a submission whose every TODO loops still gets its results.json in
         bounded time."""
@@ -251,7 +263,7 @@ class Grader:
         if worker is not None:
             called |= worker.called
             worker.close()
-        return todo_id, results, called
+        return results, called
 
     def _run_check(self, spec, tester, function):
         try:
@@ -277,40 +289,98 @@ class Grader:
         return Result(spec.name, True)
 
     def _run_groups(self, run, groups, notes, deadline):
-        """{todo id: [Result]} and {todo id: TODOs whose reference its checks called} for `groups`."""
+        """{key: (results, TODOs whose reference the code called)} for `groups` ({key: [CheckSpec]})."""
         lock = threading.Lock()
-        by_todo, calls = {}, {}
         # The uid mode kills every process of the run's uid between workers: one worker at a time there.
         jobs = 1 if self.iso.mode == "uid" else self.jobs
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(self._run_group, run, key, specs, notes, lock, deadline) for key, specs in groups.items()]
-            for future in futures:
-                todo_id, results, called = future.result()
-                by_todo.setdefault(todo_id, []).extend(results)
-                calls.setdefault(todo_id, set()).update(called)
-        return by_todo, calls
+            futures = {key: pool.submit(self._run_group, run, key, specs, notes, lock, deadline)
+                       for key, specs in groups.items()}
+            return {key: future.result() for key, future in futures.items()}
+
+    def _settle(self, run, groups, notes, deadline):
+        """Run `groups` until no TODO's checks lean on the reference for work that is not its own:
+        {key: (key graded last, results, TODOs called)}.
+
+        A TODO is checked with the reference answering for the other TODOs it calls, so its points depend on it
+        alone. That holds for the calls its reference makes too (`self.expected`: the course's design). Any
+        other call is the TODO handing its own work to another TODO, and the reference must not do that work
+        for it: the TODO is checked again with the student's own code for the TODOs it called that way (a
+        `batchnorm_backward` returning `batchnorm_backward_alt(...)` is checked with the student's alt; two
+        TODOs that only call each other then recurse), until no such call is left."""
+        outcome = self._run_groups(run, groups, notes, deadline)
+        current = {key: key for key in groups}
+        while True:
+            again, changed = {}, False
+            for origin, key in current.items():
+                extra = self._unexpected(key, outcome[key][1])
+                if not extra:
+                    continue
+                changed = True
+                new = (key[0], tuple(sorted({*key[1], *extra})))
+                current[origin] = new
+                todo = self.cfg.todo(key[0])
+                for other in sorted(extra):
+                    name = self.cfg.todo(other).name
+                    note = (f"{todo.name} calls {name}, which the course's {todo.name} does not: {todo.name} was "
+                            f"checked with your own {name}")
+                    if note not in notes:
+                        notes.append(note)
+                if new not in outcome:
+                    again[new] = groups[origin]
+            if again:
+                outcome.update(self._run_groups(run, again, notes, deadline))
+            if not changed:
+                return {origin: (key, *outcome[key]) for origin, key in current.items()}
+
+    def _unexpected(self, key, called):
+        """The TODOs of `called` that no TODO of `key` calls in the reference."""
+        student = {key[0], *key[1]}
+        allowed = set().union(*(self.expected[t] for t in student))
+        return set(called) - allowed - student
 
     def _check_code(self, run, notes):
-        by_todo = {t.id: [] for t in self.code_todos}
+        """{TODO id: [Result]} of the code TODOs.
+
+        A TODO that fails is checked once more with the student's own code for the TODOs around it that pass all
+        their own checks (the other methods of its class, the TODOs it called), and keeps the better outcome: a
+        `loss` reading a flag its own `__init__` sets is right with that `__init__`, and a student's own working
+        code cannot bring it the reference's answers. A TODO around it that fails costs only its own points."""
         deadline = time.monotonic() + self.limits.grade_timeout
-        found, calls = self._run_groups(run, self._groups(), notes, deadline)
-        by_todo.update(found)
-        # Each TODO is checked with the reference for the other TODOs it calls. TODOs that call each other
-        # (A calls B, B calls A) would then each be checked on the other's reference, and two that only call
-        # each other would earn both their points with neither written. So the TODOs of such a cycle are
-        # checked again with the submission's own code for every TODO of the cycle, as they really run.
-        cycles = _call_cycles(calls)
-        if cycles:
-            regroup = {}
-            for cycle in cycles:
-                names = ", ".join(self.cfg.todo(t).function for t in sorted(cycle))
-                notes.append(f"{names} call each other: each was checked with your code for all of them")
-                for (todo_id, uses), specs in self._groups().items():
-                    if todo_id in cycle:
-                        regroup[(todo_id, tuple(sorted(set(uses) | (cycle - {todo_id}))))] = specs
-            again, _ = self._run_groups(run, regroup, notes, deadline)
-            by_todo.update(again)
+        first = self._settle(run, self.groups(), notes, deadline)
+        passes = {}
+        for (todo_id, _), (_, results, _) in first.items():
+            passes[todo_id] = passes.get(todo_id, True) and all(r.passed for r in results)
+        retry = {}
+        for origin, (key, results, called) in first.items():
+            if all(r.passed for r in results):
+                continue
+            helpers = {t for t in self._siblings(key[0]) | set(called) if passes.get(t)} - {key[0], *key[1]}
+            if helpers:
+                retry[origin] = (key[0], tuple(sorted({*key[1], *helpers})))
+        groups = self.groups()
+        second = self._settle(run, {new: groups[origin] for origin, new in retry.items()}, notes, deadline) if retry else {}
+        by_todo = {t.id: [] for t in self.code_todos}
+        for origin, (_, results, _) in first.items():
+            if origin in retry:
+                _, better, _ = second[retry[origin]]
+                if sum(r.passed for r in better) > sum(r.passed for r in results):
+                    results = better
+                    helpers = sorted(set(retry[origin][1]) - set(first[origin][0][1]))
+                    names = ", ".join(self.cfg.todo(t).name for t in helpers)
+                    note = f"{self.cfg.todo(origin[0]).name} was checked with your own {names} (they pass their checks)"
+                    if note not in notes:
+                        notes.append(note)
+            by_todo[origin[0]].extend(results)
         return by_todo
+
+    def _siblings(self, todo_id):
+        """The other TODOs that are methods of the same class as `todo_id`."""
+        todo = self.cfg.todo(todo_id)
+        owner = todo.name.rpartition(".")[0]
+        if not owner:
+            return set()
+        return {t.id for t in self.code_todos if t.path == todo.path and t.name.rpartition(".")[0] == owner} - {todo_id}
 
     # -- notebooks ----------------------------------------------------------------------------------
 
@@ -471,24 +541,24 @@ class Grader:
         }
 
 
-def _call_cycles(calls):
-    """The sets of two or more TODOs that reach each other through `calls` ({todo: TODOs it called})."""
-    def reach(start):
-        seen, stack = set(), [start]
-        while stack:
-            for nxt in calls.get(stack.pop(), ()):
-                if nxt not in seen:
-                    seen.add(nxt)
-                    stack.append(nxt)
-        return seen
+def _module_of(path):
+    """`cs231n.fast_layers` for `cs231n/fast_layers.py::conv_forward_fast`."""
+    return path.split("::", 1)[0].removesuffix(".py").replace("/", ".")
 
-    reachable = {node: reach(node) for node in calls}
-    cycles = []
-    for node in sorted(calls):
-        cycle = frozenset({node} | {other for other in reachable[node] if node in reachable.get(other, ())})
-        if len(cycle) > 1 and cycle not in cycles:
-            cycles.append(cycle)
-    return cycles
+
+def _import_error(status):
+    """How a module failed to import, as far as the submission's own text may be shown (feedback.py)."""
+    def describe(error):
+        if not isinstance(error, dict):
+            return "an error"
+        text = f"{feedback.exception_type(error.get('type'))}: {feedback.message(error.get('message', ''))}"
+        where = feedback.location(error.get("where", ""))
+        return f"{text} ({where})" if where else text
+
+    text = describe(status.get("error"))
+    if "fallback_error" in status:
+        text += f"; its release copy failed too: {describe(status['fallback_error'])}"
+    return text
 
 
 def write_results(path, results):

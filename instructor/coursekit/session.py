@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import protocol
+from . import feedback, protocol
 
 # The reference runs on what a callback sends; no honest TODO passes more than this to another one in a
 # check, and the cap bounds the work a submission can ask of the reference.
@@ -139,6 +139,26 @@ class ReferenceProcess:
         return code
 
 
+def decode_reply(message, buffers):
+    """The value a worker's reply frame carries, or the WorkerError it reports (text a submission controls is
+    shown only as feedback.py allows)."""
+    if "ok" in message:
+        try:
+            return protocol.decode(message["ok"], buffers)
+        except protocol.ProtocolError as exc:
+            raise BadReturn(f"the worker sent an invalid value ({exc})") from None
+    error = message.get("error")
+    if not isinstance(error, dict):
+        raise BadReturn("the worker sent an invalid message")
+    kind = str(error.get("type", "Exception"))
+    text = feedback.message(error.get("message", ""))
+    if kind == "BadReturn":
+        raise BadReturn(text)
+    if kind == "Refused":
+        raise BadReturn(f"the request could not be carried out: {text}")
+    raise StudentError(feedback.exception_type(kind), text, feedback.location(error.get("where", "")))
+
+
 def install_runtime(folder):
     """Copy the worker's code (worker.py, protocol.py) into `folder`."""
     here = Path(__file__).resolve().parent
@@ -224,26 +244,14 @@ class Worker:
                 if "callback" in message:
                     self._answer_callback(message, buffers, deadline)
                     continue
-                if "ok" in message:
-                    try:
-                        return protocol.decode(message["ok"], buffers)
-                    except protocol.ProtocolError as exc:
-                        raise BadReturn(f"the worker sent an invalid value ({exc})") from None
-                error = message.get("error")
-                if not isinstance(error, dict):
-                    raise BadReturn("the worker sent an invalid message")
+                if "ok" in message or not isinstance(message.get("error"), dict):
+                    return decode_reply(message, buffers)
                 break
         except WorkerError:
             # A timeout, a dead worker or a message outside the protocol: this worker is done for.
             self.close()
             raise
-        kind = str(error.get("type", "Exception"))[:100]
-        text = str(error.get("message", ""))[:500]
-        if kind == "BadReturn":
-            raise BadReturn(text)
-        if kind == "Refused":
-            raise BadReturn(f"the request could not be carried out: {text}")
-        raise StudentError(kind, text, str(error.get("where", ""))[:200])
+        return decode_reply(message, buffers)
 
     def _answer_callback(self, message, buffers, deadline):
         todo_id = message.get("callback")

@@ -7,7 +7,9 @@ For each assignment, through the real grader (sandbox included):
 3. with `--solve TODO`: the release with exactly that TODO solved scores exactly its points;
 4. the public tests of the kit: with the reference code they all pass; on the untouched release every test
    listed for one of the assignment's TODOs fails (other tests may fail too: they exercise several TODOs
-   of the kit at once, and the reference run shows nothing else makes them fail).
+   of the kit at once, and the reference run shows nothing else makes them fail);
+5. no given function or class of the kit can do a TODO's work unless grading.toml declares it among the
+   TODO's `stand_ins` (stand_ins.py), which the grader disables while that TODO is graded.
 Exit status 1 lists every broken expectation.
 """
 
@@ -19,6 +21,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from . import stand_ins
 from .config import node_matches
 from .grade import Grader
 from .reference import Reference
@@ -124,6 +127,9 @@ def main(*, root=None, config=None, assignments=None, solve=(), public=True):
                 if ref.config.todo(todo_id).assignment == name:
                     got, expected = _check_solved(grader, ref, todo_id, problems)
                     print(f"{name}: release + {todo_id} solved scores {got:g} (expected {expected:g})")
+            found = stand_ins.function_problems(grader) + stand_ins.class_problems(grader)
+            problems += found
+            print(f"{name}: {len(found)} undeclared stand-in(s) among the given code")
             if public:
                 total, on_release, on_reference = _check_public(grader, ref, problems)
                 print(f"{name}: {total} public tests; {on_release} fail on the untouched release, {on_reference} on the reference")

@@ -26,9 +26,13 @@ import traceback
 
 import numpy as np
 
-# -I keeps the script's folder off sys.path; the protocol module sits beside this file.
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import _coursekit_protocol as protocol  # noqa: E402
+if __package__:
+    # Imported by the grader itself (coursekit.expected runs the reference through this same code).
+    from . import protocol
+else:
+    # -I keeps the script's folder off sys.path; the protocol module sits beside this file.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import _coursekit_protocol as protocol
 
 MAX_MESSAGE = 500
 
@@ -149,7 +153,7 @@ class Worker:
                 pending.pop(0)
             except BaseException as exc:  # noqa: BLE001 - SystemExit and friends at import count too
                 culprit = self._culprit(exc) or name
-                error = _describe(exc, self.sub)
+                error = _error(exc, self.sub)
                 for loaded in [m for m in sys.modules if m == culprit]:
                     del sys.modules[loaded]
                 if culprit == todo_module or culprit in report:
@@ -162,7 +166,7 @@ class Worker:
                 try:
                     self._load_fallback(culprit, fallback)
                 except BaseException as fexc:  # noqa: BLE001
-                    report[culprit] = {"status": "broken", "error": error + f"; its release copy failed too: {fexc}"}
+                    report[culprit] = {"status": "broken", "error": error, "fallback_error": _error(fexc, fallback)}
                     pending = [m for m in pending if m != culprit]
         return report
 
@@ -175,28 +179,49 @@ class Worker:
             obj = getattr(obj, part)
         return obj
 
+    def _package_modules(self):
+        return [m for name, m in list(sys.modules.items())
+                if m is not None and (name == self.package or name.startswith(self.package + "."))]
+
+    def _replace(self, module_name, qualname, make, ours):
+        """Put `make(original)` in place of `qualname` of `module_name`, wherever the package refers to it."""
+        module = sys.modules.get(module_name)
+        if module is None:
+            return
+        *owner_path, attr = qualname.split(".")
+        owner = module
+        try:
+            for part in owner_path:
+                owner = getattr(owner, part)
+        except AttributeError:
+            return
+        original = owner.__dict__.get(attr) if isinstance(owner, type) else getattr(owner, attr, None)
+        new = make(original)
+        setattr(owner, attr, new)
+        if not owner_path and original is not None:
+            for mod in ours:
+                for key, value in list(vars(mod).items()):
+                    if value is original:
+                        setattr(mod, key, new)
+
     def install_callbacks(self, todos):
         """Replace each TODO's student object by a stub that runs the reference in the grader."""
-        ours = [m for name, m in list(sys.modules.items()) if m is not None and (name == self.package or name.startswith(self.package + "."))]
+        ours = self._package_modules()
         for todo_id, module_name, qualname in todos:
-            module = sys.modules.get(module_name)
-            if module is None:
-                continue
-            *owner_path, attr = qualname.split(".")
-            owner = module
+            method = "." in qualname
+            self._replace(module_name, qualname, lambda _, t=todo_id, q=qualname, m=method:
+                          self._method_stub(t) if m else self._function_stub(t, q), ours)
+
+    def disable(self, entries):
+        """Make given code that can do the work of a TODO under test raise instead (grading.toml stand_ins)."""
+        for module_name, _, _ in entries:
             try:
-                for part in owner_path:
-                    owner = getattr(owner, part)
-            except AttributeError:
+                importlib.import_module(module_name)
+            except Exception:  # noqa: BLE001 - a given module that does not import cannot stand in either
                 continue
-            original = owner.__dict__.get(attr) if isinstance(owner, type) else getattr(owner, attr, None)
-            stub = self._method_stub(todo_id) if owner_path else self._function_stub(todo_id, qualname)
-            setattr(owner, attr, stub)
-            if not owner_path and original is not None:
-                for mod in ours:
-                    for key, value in list(vars(mod).items()):
-                        if value is original:
-                            setattr(mod, key, stub)
+        ours = self._package_modules()
+        for module_name, qualname, todo in entries:
+            self._replace(module_name, qualname, lambda _, q=qualname, t=todo: _refused(q, t), ours)
 
     def _function_stub(self, todo_id, qualname):
         worker = self
@@ -255,6 +280,7 @@ class Worker:
         if op == "setup":
             report = self.setup(body["package"], body["sub"], body["fallback"], body["modules"], body["todo_module"])
             self.install_callbacks(body["callbacks"])
+            self.disable(body.get("disabled", []))
             return self.reply(report, "data")
         if op == "seed":
             np.random.seed(body["seed"])
@@ -287,20 +313,35 @@ class Worker:
             return self.reply(None, "data")
         raise _Refused(f"unknown request {op!r}")
 
+    def answer(self, message, buffers):
+        """Carry out one request and send its reply: the value, or the error the code under test raised."""
+        try:
+            self.handle(message, buffers)
+        except (_Refused, protocol.ProtocolError) as exc:
+            self.channel.send({"error": {"type": "Refused", "message": str(exc)[:MAX_MESSAGE], "where": ""}})
+        except BaseException as exc:  # noqa: BLE001 - the student's code raised; report it, keep serving
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            self.channel.send({"error": _error(exc, self.sub)})
+
     def serve(self):
         while True:
             try:
                 message, buffers = self.channel.recv()
             except EOFError:
                 return
-            try:
-                self.handle(message, buffers)
-            except (_Refused, protocol.ProtocolError) as exc:
-                self.channel.send({"error": {"type": "Refused", "message": str(exc)[:MAX_MESSAGE], "where": ""}})
-            except BaseException as exc:  # noqa: BLE001 - the student's code raised; report it, keep serving
-                if isinstance(exc, KeyboardInterrupt):
-                    raise
-                self.channel.send({"error": _error(exc, self.sub)})
+            self.answer(message, buffers)
+
+
+def _refused(qualname, todo):
+    name = qualname.rsplit(".", 1)[-1]
+
+    def refused(*args, **kwargs):
+        raise RuntimeError(f"{name} is given code that does the work of {todo}, so it cannot be used while {todo} is "
+                           f"graded: write {todo} without it")
+
+    refused.__name__ = refused.__qualname__ = name
+    return refused
 
 
 def _merge(old, new):
@@ -336,19 +377,14 @@ def _where(exc, sub):
     return found
 
 
-def _describe(exc, sub):
+def _error(exc, sub):
     where = _where(exc, sub)
     if isinstance(exc, SyntaxError) and exc.filename:
         try:
             where = f"{os.path.relpath(os.path.realpath(exc.filename), os.path.realpath(sub))}:{exc.lineno}"
         except ValueError:
             pass
-    text = f"{type(exc).__name__}: {' '.join(str(exc).split())}"[:MAX_MESSAGE]
-    return f"{text} ({where})" if where else text
-
-
-def _error(exc, sub):
-    return {"type": type(exc).__name__[:100], "message": " ".join(str(exc).split())[:MAX_MESSAGE], "where": _where(exc, sub)}
+    return {"type": type(exc).__name__[:100], "message": " ".join(str(exc).split())[:MAX_MESSAGE], "where": where}
 
 
 def main():
