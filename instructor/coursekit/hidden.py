@@ -149,6 +149,9 @@ class Tester:
             return {i for i, m, q in self._todos if m == module and q in (name, f"{name}.__init__")}
         if op == "method":
             return {i for i, _, q in self._todos if q.rsplit(".", 1)[-1] == value["name"]}
+        if op == "bare" and value.get("init") is not None:
+            module, _, name = value["cls"].partition(":")
+            return {i for i, m, q in self._todos if m == module and q == f"{name}.__init__"}
         return set()
 
     def _request(self, op, value, returns="data"):
@@ -169,9 +172,12 @@ class Tester:
         """Construct the submission's class `cls` ('classifiers.fc_net.FullyConnectedNet'); a handle."""
         return self.call(cls, *args, returns="handle", **kwargs)
 
-    def bare(self, cls, state):
-        """An instance of the submission's class `cls` made without __init__, with attributes `state`."""
-        return self._request("bare", {"cls": self._target(cls), "state": state}, "handle")
+    def bare(self, cls, state, init=None):
+        """An instance of the submission's class `cls` with attributes `state`: made without __init__, or, with
+        `init` = (args, kwargs), by __init__ first (the reference's while its __init__ is not under test; the
+        student's own, keeping attributes of its own beside `state`, when it is)."""
+        init = None if init is None else [list(init[0]), dict(init[1])]
+        return self._request("bare", {"cls": self._target(cls), "state": state, "init": init}, "handle")
 
     def getattr(self, obj, name, returns="data"):
         return self._request("getattr", {"obj": obj, "name": name}, returns)

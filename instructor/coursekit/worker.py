@@ -302,7 +302,8 @@ class Worker:
             return self.reply(getattr(body["obj"], body["name"])(*body.get("args", ()), **body.get("kwargs", {})), spec)
         if op == "bare":
             cls = self._target(body["cls"])
-            obj = cls.__new__(cls)
+            init = body.get("init")
+            obj = cls(*init[0], **init[1]) if init is not None else cls.__new__(cls)
             for key, value in body["state"].items():
                 setattr(obj, key, value)
             return self.reply(obj, "handle")

@@ -25,8 +25,9 @@ from coursekit.release import build_kit, write_solved
 REPO = Path(__file__).resolve().parents[2]
 A1, A2 = "assignment1", "assignment2"
 # The tests' graders run their workers as uids of their own (not the default 47000+), so that a grade of
-# another grader on the same machine is never taken for a leftover of ours, nor ours for theirs.
-TEST_UID_BASE = sandbox.DEFAULT_UID_BASE + 800
+# another grader on the same machine is never taken for a leftover of ours, nor ours for theirs; two test runs
+# on one machine set COURSEKIT_TEST_UID_BASE apart (by at least sandbox.SLOTS).
+TEST_UID_BASE = int(os.environ.get("COURSEKIT_TEST_UID_BASE", sandbox.DEFAULT_UID_BASE + 800))
 WORKER_UIDS = range(TEST_UID_BASE, TEST_UID_BASE + sandbox.SLOTS)
 RESULT_KEYS = {"score", "execution_time", "output", "visibility", "stdout_visibility", "tests"}
 TEST_KEYS = {"name", "score", "max_score", "status", "output", "visibility"}

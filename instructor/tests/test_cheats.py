@@ -221,8 +221,76 @@ def test_two_todos_that_only_call_each_other_earn_nothing(a2, tmp_path):
     set_region(sub / layers, "batchnorm_backward_alt", "dx, dgamma, dbeta = batchnorm_backward(dout, cache)")
     code, results = graded(a2, sub)
     assert code == {t.id: (0 if t.id in (bn, alt) else points(A2, [t.id])) for t in code_todos(A2)}
-    assert "batchnorm_backward, batchnorm_backward_alt call each other" in results["output"]
+    assert "batchnorm_backward calls batchnorm_backward_alt, which the course's batchnorm_backward does not" in results["output"]
     assert "RecursionError" in output_of(results, bn)
+
+
+# -- handing a TODO's work to an unfinished TODO or to given code ---------------------------------------------
+
+FC_NET = "cs231n/classifiers/fc_net.py"
+FC_TWO = [f"{FC_NET}::TwoLayerNet.__init__", f"{FC_NET}::TwoLayerNet.loss"]
+FC_DEEP = [f"{FC_NET}::FullyConnectedNet.__init__", f"{FC_NET}::FullyConnectedNet.loss"]
+
+
+def delegate_two_layer_net(path):
+    """fc_net.TwoLayerNet written as a FullyConnectedNet with one hidden layer."""
+    set_region(path, "TwoLayerNet.__init__", """
+        self.net = FullyConnectedNet([hidden_dim], input_dim=input_dim, num_classes=num_classes,
+                                     weight_scale=weight_scale, reg=reg, dtype=np.float64)
+        self.params = self.net.params
+    """)
+    set_region(path, "TwoLayerNet.loss", """
+        self.net.params, self.net.reg = self.params, self.reg
+        scores = self.net.loss(X)
+    """, 0)
+    set_region(path, "TwoLayerNet.loss", "loss, grads = self.net.loss(X, y)", 1)
+
+
+def test_handing_a_todos_work_to_an_unfinished_todo_earns_nothing(a2, tmp_path):
+    # The reference would answer for the stubbed TODO it delegates to: batchnorm_backward returning the stubbed
+    # alt, and fc_net's TwoLayerNet built on a stubbed FullyConnectedNet. Neither call is one the reference of
+    # the delegating TODO makes, so it is checked with the student's own (stubbed) code.
+    layers = "cs231n/layers.py"
+    bn, alt = f"{layers}::batchnorm_backward", f"{layers}::batchnorm_backward_alt"
+    cheats = {bn, alt, *FC_TWO, *FC_DEEP}
+    sub = submission(tmp_path / "sub", A2, solved={t.id for t in code_todos(A2)} - cheats)
+    set_region(sub / layers, "batchnorm_backward", "dx, dgamma, dbeta = batchnorm_backward_alt(dout, cache)")
+    delegate_two_layer_net(sub / FC_NET)
+    code, results = graded(a2, sub)
+    assert code == {t.id: (0 if t.id in cheats else points(A2, [t.id])) for t in code_todos(A2)}
+    assert ("TwoLayerNet.__init__ calls FullyConnectedNet.__init__, which the course's TwoLayerNet.__init__ does not"
+            in results["output"])
+
+
+def test_given_code_that_does_a_todos_work_earns_nothing(a2, tmp_path):
+    # The fast layers compute what the naive ones must: while a naive layer is graded they raise.
+    layers = "cs231n/layers.py"
+    naive = {f"{layers}::{name}" for name in ("conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive",
+                                              "max_pool_backward_naive")}
+    sub = submission(tmp_path / "sub", A2, solved={t.id for t in code_todos(A2)} - naive)
+    append(sub / layers, """
+        from .fast_layers import conv_backward_fast, conv_forward_fast, max_pool_backward_fast, max_pool_forward_fast
+
+
+        def conv_forward_naive(x, w, b, conv_param):
+            return conv_forward_fast(x, w, b, conv_param)
+
+
+        def conv_backward_naive(dout, cache):
+            return conv_backward_fast(dout, cache)
+
+
+        def max_pool_forward_naive(x, pool_param):
+            return max_pool_forward_fast(x, pool_param)
+
+
+        def max_pool_backward_naive(dout, cache):
+            return max_pool_backward_fast(dout, cache)
+    """)
+    code, results = graded(a2, sub)
+    assert code == {t.id: (0 if t.id in naive else points(A2, [t.id])) for t in code_todos(A2)}
+    assert "conv_forward_fast is given code that does the work of conv_forward_naive" in output_of(
+        results, f"{layers}::conv_forward_naive")
 
 
 # -- fake "passed" records and killing the parent -------------------------------------------------------------

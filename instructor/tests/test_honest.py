@@ -81,6 +81,36 @@ def test_a_todo_that_calls_another_scores_full(a2, tmp_path):
     assert "call each other" not in results["output"]
 
 
+def test_a_class_built_on_another_working_todo_scores_full(a2, tmp_path):
+    # fc_net.TwoLayerNet as a one-hidden-layer FullyConnectedNet: the student's own, which works.
+    from test_cheats import FC_NET, delegate_two_layer_net
+
+    sub = submission(tmp_path / "sub", A2)
+    delegate_two_layer_net(sub / FC_NET)
+    code, _ = graded(a2, sub)
+    assert code == full()
+
+
+def test_methods_sharing_a_flag_of_their_own_score_full(a2, tmp_path):
+    # FullyConnectedNet.__init__ keeps the older course's flags and loss reads them: loss is right on top of the
+    # student's own __init__ (which passes its checks), not on the reference's, which sets no such flag.
+    sub = submission(tmp_path / "sub", A2)
+    fc_net = sub / "cs231n/classifiers/fc_net.py"
+    text = fc_net.read_text()
+    flags = ('self.use_batchnorm = normalization == "batchnorm"\n'
+             '        self.use_layernorm = normalization == "layernorm"\n')
+    text = text.replace("        dims = [input_dim, *hidden_dims, num_classes]\n", "        " + flags
+                        + "        dims = [input_dim, *hidden_dims, num_classes]\n", 1)
+    text = text.replace("                self.normalization,\n            )",
+                        '                "batchnorm" if self.use_batchnorm else "layernorm" if self.use_layernorm else None,\n'
+                        "            )", 1)
+    fc_net.write_text(text)
+    assert "self.use_batchnorm else" in text and text.count("self.use_batchnorm") == 2
+    code, results = graded(a2, sub)
+    assert code == full()
+    assert "FullyConnectedNet.loss was checked with your own FullyConnectedNet.__init__" in results["output"]
+
+
 def test_conv_backward_summing_in_another_order_scores_full(a2, tmp_path):
     sub = submission(tmp_path / "sub", A2)
     set_region(sub / "cs231n/layers.py", "conv_backward_naive", """
