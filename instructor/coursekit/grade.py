@@ -204,14 +204,16 @@ class Grader:
     def _start(self, run, todo_id, uses):
         """A worker for `todo_id` (+ `uses` kept as the student's); (worker, error message or '').
 
-        Given code that can do the work of a TODO under test (grading.toml `stand_ins`) is disabled in it."""
+        The reference answers the calls the reference of those TODOs makes itself (see _settle). Given code that
+        can do the work of a TODO under test (grading.toml `stand_ins`) is disabled in it."""
         todo = self.cfg.todo(todo_id)
         student = {todo_id, *uses}
         callbacks = [(t.id, t.module, t.name) for t in self.code_todos if t.id not in student]
         disabled = sorted({(stand_in, self.cfg.todo(t).function) for t in student for stand_in in self.cfg.todo(t).stand_ins})
         modules = sorted({t.module for t in self.code_todos})
         reference = session.ReferenceProcess(self.ref.root, self.cfg.path, self.limits.memory_mb)
-        worker = session.Worker(run, {i for i, _, _ in callbacks}, reference, timeout=self.timeout)
+        answered = set().union(*(self.expected[t] for t in student))
+        worker = session.Worker(run, {i for i, _, _ in callbacks}, reference, timeout=self.timeout, answered=answered)
         try:
             report = worker.request("setup", {
                 "package": self.package, "sub": run.path("sub"), "fallback": run.path("fallback"),

@@ -20,6 +20,8 @@ from . import feedback, protocol
 # The reference runs on what a callback sends; no honest TODO passes more than this to another one in a
 # check, and the cap bounds the work a submission can ask of the reference.
 MAX_CALLBACK_BYTES = 8 * 2**20
+# Starting the reference process (numpy and the reference package) is the grader's cost, not a request's.
+REFERENCE_START_TIMEOUT = 120
 
 
 class WorkerError(Exception):
@@ -95,6 +97,7 @@ class ReferenceProcess:
 
     def __init__(self, root, config, memory_mb):
         self.argv = [sys.executable, "-m", "coursekit.reference_server", None, str(root), str(config), str(memory_mb)]
+        self.start_seconds = 0.0
         self.proc = None
         self.conn = None
 
@@ -108,11 +111,24 @@ class ReferenceProcess:
         finally:
             theirs.close()
         self.conn = _Connection(ours)
+        try:
+            ready, _ = self.conn.recv(time.monotonic() + REFERENCE_START_TIMEOUT)
+        except (CallTimeout, _Closed, protocol.ProtocolError):
+            ready = None
+        if ready != {"ready": True}:
+            self.close()
+            raise WorkerError(f"the reference process did not start within {REFERENCE_START_TIMEOUT} s; tell your "
+                              "instructor (is the grading machine overloaded?)")
 
     def call(self, message, buffers, deadline):
         """The reference's reply frame to one validated callback; CallTimeout when it does not come in time."""
+        self.start_seconds = 0.0
         if self.proc is None:
+            started = time.monotonic()
             self._start()
+            # The request's clock stops while the reference starts (the caller extends its own deadline too).
+            self.start_seconds = time.monotonic() - started
+            deadline += self.start_seconds
         try:
             self.conn.send(message, buffers)
             return self.conn.recv(deadline)
@@ -169,11 +185,16 @@ def install_runtime(folder):
 class Worker:
     """One running worker process of a Run, and the reference process that answers its callbacks."""
 
-    def __init__(self, run, allowed, reference, *, timeout):
+    def __init__(self, run, allowed, reference, *, timeout, answered=None):
         self.run = run
         # The TODOs whose reference the worker may ask for: never those under test, whose reference the
         # submission could otherwise ask for through the worker's own channel.
         self.allowed = frozenset(allowed)
+        # Of those, the ones the reference answers for when the submission's code calls them (the calls the
+        # reference of the TODOs under test makes itself: grade.Grader.expected); a check's own requests are
+        # answered whatever they target. Any other call is recorded and refused: the grader checks the TODO
+        # again with the student's own code for it, and the reference never does that work.
+        self.answered = self.allowed if answered is None else frozenset(answered) & self.allowed
         self.reference = reference
         self.timeout = timeout
         # TODOs whose reference the submission's code asked for (not the check's own direct requests).
@@ -243,6 +264,7 @@ class Worker:
                 message, buffers = self._recv(deadline)
                 if "callback" in message:
                     self._answer_callback(message, buffers, deadline)
+                    deadline += self.reference.start_seconds
                     continue
                 if "ok" in message or not isinstance(message.get("error"), dict):
                     return decode_reply(message, buffers)
@@ -254,13 +276,18 @@ class Worker:
         return decode_reply(message, buffers)
 
     def _answer_callback(self, message, buffers, deadline):
+        self.reference.start_seconds = 0.0
         todo_id = message.get("callback")
         if not isinstance(todo_id, str) or todo_id not in self.allowed:
             self._send({"error": {"type": "RuntimeError", "message": f"no reference for {todo_id!r}"}})
             return
+        name = todo_id.rsplit("::", 1)[-1]
         if todo_id not in self._direct:
             self.called.add(todo_id)
-        name = todo_id.rsplit("::", 1)[-1]
+            if todo_id not in self.answered:
+                self._send({"error": {"type": "RuntimeError", "message": f"{name} is not part of this TODO's work in "
+                                      "the course: it is checked with your own code for it"}})
+                return
         if sum(len(b) for b in buffers) > MAX_CALLBACK_BYTES:
             self._send({"error": {"type": "ValueError",
                                   "message": f"{name} was called with more than {MAX_CALLBACK_BYTES >> 20} MB of arrays"}})

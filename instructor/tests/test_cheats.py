@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from coursekit import fsutil, grade, sandbox
 from grading_support import (
@@ -530,9 +531,10 @@ def test_a_runaway_todo_scores_zero_and_grading_goes_on(a1, tmp_path, body, word
     assert code == {todo: points(A1, [todo]) for todo in A1_CODE}
 
 
-def test_making_the_reference_compute_for_ever_scores_zero_in_bounded_time(tmp_path):
-    # The reference answers callbacks in a process of its own, which the grader stops at the deadline of
-    # the request: a submission cannot keep the grader itself computing.
+def test_the_reference_never_does_work_a_todo_hands_to_another(tmp_path):
+    # affine_forward's reference calls no other TODO, so its call of conv_forward_naive (with a padding that
+    # would keep a naive convolution busy for hours) is refused at once and affine_forward is checked with the
+    # student's own conv_forward_naive: here a stub whose result it never uses, so it keeps its points.
     sub = submission(tmp_path / "sub", A2, solved=set())
     set_region(sub / "cs231n/layers.py", "affine_forward", """
         conv_forward_naive(np.zeros((1, 1, 1, 1)), np.zeros((1, 1, 1, 1)), np.zeros(1), {"stride": 1, "pad": 5000})
@@ -542,11 +544,30 @@ def test_making_the_reference_compute_for_ever_scores_zero_in_bounded_time(tmp_p
         start = time.monotonic()
         code, results = graded(g, sub)
         elapsed = time.monotonic() - start
-    assert code["cs231n/layers.py::affine_forward"] == 0
-    assert "the reference conv_forward_naive it called did not finish in time" in output_of(
-        results, "cs231n/layers.py::affine_forward")
+    assert code["cs231n/layers.py::affine_forward"] == points(A2, ["cs231n/layers.py::affine_forward"])
+    assert ("affine_forward calls conv_forward_naive, which the course's affine_forward does not: affine_forward was "
+            "checked with your own conv_forward_naive") in results["output"]
     checks = sum(1 for spec in g.checks if spec.todo == "cs231n/layers.py::affine_forward")
     assert elapsed < 60 + 3 * checks, elapsed
+
+
+def test_a_reference_that_outlives_its_request_is_stopped():
+    # The reference answers callbacks in a process of its own, stopped at the request's deadline: the grader
+    # itself never computes for a submission, whatever inputs reach the reference.
+    from coursekit import protocol, session
+
+    reference = session.ReferenceProcess(REPO, REPO / "instructor/grading.toml", 2048)
+    args = [np.zeros((1, 1, 1, 1)), np.zeros((1, 1, 1, 1)), np.zeros(1), {"stride": 1, "pad": 5000}]
+    header, buffers = protocol.encode({"args": args, "kwargs": {}, "state": None})
+    start = time.monotonic()
+    try:
+        with pytest.raises(session.CallTimeout, match="the reference conv_forward_naive it called did not finish"):
+            reference.call({"callback": "cs231n/layers.py::conv_forward_naive", "value": header}, buffers,
+                           time.monotonic() + 3)
+    finally:
+        reference.close()
+    assert time.monotonic() - start < 30
+    assert reference.proc is None
 
 
 def test_a_submission_that_loops_everywhere_is_cut_off_by_the_grading_budget(tmp_path):
