@@ -91,7 +91,7 @@ def time_grade(ref, assignment, notebooks, work, repeat, base=None):
     With `base` (a prebuilt kit, as grade-batch and the Gradescope autograder pass) no extension is built."""
     sub = Path(work) / f"{assignment}-reference"
     if not sub.is_dir():
-        write_solved(ref, assignment, sub)
+        write_solved(ref, assignment, sub, models=ref.root / assignment)
     missing = missing_models(ref, assignment)
     times = []
     for _ in range(repeat):

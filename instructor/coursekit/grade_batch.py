@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from . import report
 from .fsutil import atomic_write_text
-from .grade import build_base, detect_assignment
+from .grade import assignments_of, build_base, detect_assignment
 from .reference import Reference
 from .report import BATCH_KEY
 
@@ -97,6 +97,14 @@ def submissions_in(folder):
     if not found:
         raise FileNotFoundError(f"no submission (.zip or folder) in {folder}")
     return found
+
+
+def batch_assignment(cfg, paths):
+    """The assignment of a batch given without --assignment: the one every submission that tells its assignment
+    agrees on (a submission holding two assignments' notebooks is graded as that one too); None when they do
+    not agree, and then each is graded as its own says."""
+    told = {found[0] for found in (assignments_of(cfg, p) for p in paths) if len(found) == 1}
+    return told.pop() if len(told) == 1 else None
 
 
 def finished(results_path, expected):
@@ -210,6 +218,7 @@ def main(*, folder, out="build/grades", csv_path=None, jobs=2, assignment=None, 
     if assignment and assignment not in ref.config.assignments:
         raise ValueError(f"unknown assignment {assignment!r}; known: {', '.join(ref.config.assignments)}")
     todo, skipped = [], 0
+    assignment = assignment or batch_assignment(ref.config, subs.values())
     for name, path in subs.items():
         meta = {"submission": path.name, "sha256": fingerprint(path), "notebooks": notebooks}
         try:

@@ -171,7 +171,7 @@ def build(ref, assignment, out, *, notebooks=False):
         write_zip(target, stage)
         for label, solved in (("reference", None), ("release", set())):
             sample = Path(tmp) / label
-            write_solved(ref, assignment, sample, solved=solved)
+            write_solved(ref, assignment, sample, solved=solved, models=ref.root / assignment)
             write_zip(out / f"{assignment}_{label}_submission.zip", sample)
     return target, missing_models(ref, assignment)
 

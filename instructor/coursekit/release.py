@@ -302,11 +302,12 @@ def build_kit(ref, assignment, dest):
     return shipped
 
 
-def write_solved(ref, assignment, dest, solved=None):
+def write_solved(ref, assignment, dest, solved=None, models=None):
     """Write the graded files of `assignment` into `dest` as a submission: the reference's code where the TODO
-    is in `solved` (None: all of them), the stub elsewhere, and the reference's trained model file
-    `<tag>.npz` (next to its notebook, when present) of every solved notebook TODO. Used to validate the
-    grader end to end."""
+    is in `solved` (None: all of them), the stub elsewhere, and, when `models` names a folder, the trained model
+    file `<tag>.npz` found there of every solved notebook TODO (the reference notebooks save theirs next to
+    themselves: `ref.root / assignment`). Used to validate the grader end to end. Models are only ever taken
+    from a folder named here, so what a submission holds never depends on which notebooks happened to run."""
     dest = Path(dest)
     cfg = ref.config
     own = {t.path for t in cfg.todos_for(assignment)}
@@ -325,8 +326,9 @@ def write_solved(ref, assignment, dest, solved=None):
             keep = {notebooks.cell_key(c, i) for i, c in enumerate(nb.cells)}
         notebooks.write(notebooks.strip_for_release(nb, rel, keep=keep), dest / Path(rel).name)
     for todo in cfg.todos_for(assignment):
-        if todo.is_notebook and (solved is None or todo.id in solved) and (ref.root / assignment / todo.model).is_file():
-            _copy(ref.root / assignment / todo.model, dest / todo.model)
+        if (models is not None and todo.is_notebook and (solved is None or todo.id in solved)
+                and (Path(models) / todo.model).is_file()):
+            _copy(Path(models) / todo.model, dest / todo.model)
     return dest
 
 

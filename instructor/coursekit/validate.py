@@ -36,7 +36,8 @@ def _score(grader, by_todo):
 
 def _check_reference(grader, ref, problems):
     with tempfile.TemporaryDirectory(prefix="coursekit-ref-") as tmp:
-        by_todo, _ = grader.check_submission(write_solved(ref, grader.assignment, Path(tmp)))
+        by_todo, _ = grader.check_submission(write_solved(ref, grader.assignment, Path(tmp),
+                                                                      models=ref.root / grader.assignment))
     for todo_id, results in by_todo.items():
         for result in results:
             if not result.passed:
@@ -61,7 +62,8 @@ def _check_release(grader, problems):
 
 def _check_solved(grader, ref, todo_id, problems):
     with tempfile.TemporaryDirectory(prefix="coursekit-one-") as tmp:
-        results = grader.grade(write_solved(ref, grader.assignment, Path(tmp), solved={todo_id}))
+        results = grader.grade(write_solved(ref, grader.assignment, Path(tmp), solved={todo_id},
+                                           models=ref.root / grader.assignment))
     expected = ref.config.todo(todo_id).points
     if results["score"] != expected:
         wrong = [f"{t['name']}={t['score']:g}" for t in results["tests"] if t["score"] and todo_id.split("::")[1] not in t["name"]]

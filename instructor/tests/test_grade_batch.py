@@ -4,6 +4,7 @@ and yields the CSV and the report; a changed submission is regraded."""
 import csv
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 from coursekit import cli
 from coursekit.bench_grading import make_batch
-from coursekit.grade_batch import fingerprint, finished, grade_argv, submissions_in
+from coursekit.grade import detect_assignment
+from coursekit.grade_batch import batch_assignment, fingerprint, finished, grade_argv, submissions_in
 from coursekit.reference import Reference
 from coursekit.report import BATCH_KEY, FIXED_COLUMNS
 
@@ -170,3 +172,26 @@ def test_grade_argv_follows_the_grader_cli():
     assert args.notebooks and args.isolation == "uid" and args.require_isolation and args.worker_uid_base == 47100
     defaults = cli.build_parser().parse_args(grade_argv("s", "r"))
     assert not defaults.notebooks and defaults.isolation == "auto" and not defaults.require_isolation
+
+
+def test_a_folder_with_two_assignments_notebooks_is_not_guessed(tree, tmp_path):
+    # This term's assignment2 work beside last term's assignment1 notebook: grading it as assignment1 would score
+    # the wrong work, so a single grade needs --assignment, and a batch takes the assignment the others tell.
+    cfg = Reference(tree).config
+    both = tmp_path / "subs" / "student42"
+    both.mkdir(parents=True)
+    shutil.copyfile(tree / "assignment1/demo.ipynb", both / "demo.ipynb")
+    shutil.copyfile(tree / "assignment2/other.ipynb", both / "other.ipynb")
+    with pytest.raises(ValueError, match="student42 holds the notebooks of assignment1 and assignment2: pass --assignment"):
+        detect_assignment(cfg, both)
+    named = tmp_path / "a2_student42"
+    shutil.copytree(both, named)
+    assert detect_assignment(cfg, named) == "assignment2"
+    plain = tmp_path / "subs" / "student7"
+    plain.mkdir()
+    shutil.copyfile(tree / "assignment2/other.ipynb", plain / "other.ipynb")
+    assert batch_assignment(cfg, [both, plain]) == "assignment2"
+    other = tmp_path / "subs" / "student8"
+    other.mkdir()
+    shutil.copyfile(tree / "assignment1/demo.ipynb", other / "demo.ipynb")
+    assert batch_assignment(cfg, [both, plain, other]) is None

@@ -240,14 +240,16 @@ def test_short_idioms_and_other_code_are_not_structural_copies(tree, tmp_path):
 def test_write_solved_writes_this_assignments_files_and_solved_models(tree, tmp_path):
     (tree / "assignment1/answer.npz").write_bytes(b"model")
     ref = Reference(tree)
-    full = write_solved(ref, "assignment1", tmp_path / "full")
+    full = write_solved(ref, "assignment1", tmp_path / "full", models=tree / "assignment1")
     assert (full / "answer.npz").read_bytes() == b"model"
+    assert not (write_solved(ref, "assignment1", tmp_path / "no-models") / "answer.npz").exists()
     assert "out = a + b" in (full / "cs231n/ops.py").read_text()
-    stubbed = write_solved(ref, "assignment1", tmp_path / "stub", solved={"cs231n/ops.py::add"})
+    stubbed = write_solved(ref, "assignment1", tmp_path / "stub", solved={"cs231n/ops.py::add"}, models=tree / "assignment1")
     assert not (stubbed / "answer.npz").exists()
     assert "out = a + b" in (stubbed / "cs231n/ops.py").read_text()
     assert "result = x * k" not in (stubbed / "cs231n/ops.py").read_text()
-    one = write_solved(ref, "assignment1", tmp_path / "one", solved={"assignment1/demo.ipynb::answer"})
+    one = write_solved(ref, "assignment1", tmp_path / "one", solved={"assignment1/demo.ipynb::answer"},
+                       models=tree / "assignment1")
     assert (one / "answer.npz").is_file()
 
 
