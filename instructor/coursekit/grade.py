@@ -501,7 +501,7 @@ class Grader:
         score = round(todo.points * passed / len(results), 2) if results else 0.0
         lines = [f"{passed}/{len(results)} checks passed"]
         lines += [f"{'✓' if r.passed else '✗'} {r.name}" + ("" if r.passed else f": {r.message}") for r in results]
-        output = "\n".join(lines)
+        output = feedback.clean_lines("\n".join(lines))
         if len(output) > MAX_OUTPUT_PER_TODO:
             output = output[:MAX_OUTPUT_PER_TODO] + "\n[... cut ...]"
         return {
@@ -536,7 +536,7 @@ class Grader:
         return {
             "score": score,
             "execution_time": round(time.monotonic() - start, 1),
-            "output": "\n".join(summary),
+            "output": feedback.clean_lines("\n".join(summary)),
             "visibility": "visible",
             "stdout_visibility": "hidden",
             "tests": tests,

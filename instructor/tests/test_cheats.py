@@ -670,6 +670,34 @@ def test_results_show_no_hidden_check_source_or_traceback(a1, tmp_path):
                 assert line not in text, f"{path.name}: {line}"
 
 
+PAYLOAD = "PAYLOAD" * 2000
+
+
+def test_the_submissions_own_text_is_not_a_channel(a1, tmp_path):
+    # Exception messages, exception class names, function names and module paths are the submission's own: they
+    # reach results.json cut to a fixed length, without control characters, under known names only.
+    sub = submission(tmp_path / "sub", A1, solved=set())
+    nn = sub / NEURAL_NET
+    (sub / "cs231n" / f"{'m' * 120}.py").write_text(
+        f"def {'f' * 300}(text):\n    raise type('{'E' * 300}', (Exception,), {{}})(text)\n")
+    set_region(nn, "TwoLayerNet.loss", f"""
+        from cs231n.{'m' * 120} import {'f' * 300} as _raise
+        _raise({PAYLOAD!r} + "\\x1b[2J\\r\\n\\u202e" + {PAYLOAD!r})
+    """, 0)
+    set_region(nn, "TwoLayerNet.train", f"raise ValueError({PAYLOAD!r} + '\\x00\\x07')", 0)
+    set_region(nn, "TwoLayerNet.predict", f"raise SystemError('\\n'.join([{PAYLOAD!r}] * 3))")
+    code, results = graded(a1, sub)
+    assert code == {LOSS: 0, TRAIN: 0, PREDICT: 0}
+    text = json.dumps(results, ensure_ascii=False)
+    assert "E" * 50 not in text and "f" * 50 not in text and "m" * 70 not in text
+    assert "an exception of its own class" in output_of(results, LOSS)
+    assert "raised ValueError: PAYLOADPAYLOAD" in output_of(results, TRAIN)
+    for line in "\n".join([results["output"], *(t["output"] for t in results["tests"])]).splitlines():
+        assert line.isprintable(), repr(line)
+        assert line.count("PAYLOAD") * len("PAYLOAD") <= 160, line
+    assert len(text) < 20_000
+
+
 def test_every_test_name_is_a_todo(a1, tmp_path):
     results = a1.grade(submission(tmp_path / "sub", A1, solved=set()))
     assert set(check_results(results)) == {t.id for t in a1.todos}
