@@ -271,24 +271,43 @@ class ConvNet:
         self.conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
         self.params = {}
 
-        # (kind, pool after it) per layer; the last entry is the output affine layer.
-        self.layers = []
-        fan_ins, shapes = [], []
+        # (kind, pool after it) per layer: "conv" for each conv layer (True after the last of its stage),
+        # "affine" for each hidden affine layer and for the output layer, which comes last.
+        self.layers = [("conv", j == len(stage) - 1) for stage in stages for j in range(len(stage))]
+        self.layers += [("affine", False)] * (len(hidden_dims) + 1)
+        self.num_layers = len(self.layers)
+
+        ############################################################################
+        # TODO: Initialize the parameters of every layer i = 1..L (L = num_layers) #
+        # and store them in self.params:                                           #
+        # - W{i}: conv layers (F, C, filter_size, filter_size), where C is the     #
+        #   previous layer's filter count (the image channels for the first);      #
+        #   affine layers (D_in, D_out), where the first one's D_in counts the     #
+        #   values of the last pooled feature map (every stage halves H and W:     #
+        #   H // 2 per stage) and the output layer's D_out is num_classes;         #
+        # - W{i} drawn from a Gaussian centred at 0. Its standard deviation is     #
+        #   weight_scale when that is a number; with 'he' it is sqrt(2 / fan_in)   #
+        #   for layers followed by a ReLU and sqrt(1 / fan_in) for the output      #
+        #   layer, with fan_in = C * filter_size**2 (conv) or D_in (affine);       #
+        # - b{i} zeros of shape (F,) or (D_out,);                                  #
+        # - when normalization is 'batchnorm', gamma{i} ones and beta{i} zeros of  #
+        #   the same shape as b{i} for every layer but the output layer.           #
+        # Every parameter has the model's dtype.                                   #
+        ############################################################################
+        # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+        shapes, fan_ins = [], []
         channels = C
         for stage in stages:
-            for j, num_filters in enumerate(stage):
-                self.layers.append(("conv", j == len(stage) - 1))
+            for num_filters in stage:
                 shapes.append((num_filters, channels, filter_size, filter_size))
                 fan_ins.append(channels * filter_size * filter_size)
                 channels = num_filters
             H, W = H // 2, W // 2
         dims = [channels * H * W, *hidden_dims, num_classes]
         for d_in, d_out in zip(dims[:-1], dims[1:]):
-            self.layers.append(("affine", False))
             shapes.append((d_in, d_out))
             fan_ins.append(d_in)
-        self.num_layers = len(self.layers)
-
         for i, (shape, fan_in) in enumerate(zip(shapes, fan_ins), start=1):
             # He's factor 2 makes up for the ReLU zeroing half the units; no ReLU follows the scores.
             gain = 2.0 if i < self.num_layers else 1.0
@@ -298,6 +317,11 @@ class ConvNet:
             if normalization is not None and i < self.num_layers:
                 self.params[f"gamma{i}"] = np.ones_like(self.params[f"b{i}"])
                 self.params[f"beta{i}"] = np.zeros_like(self.params[f"b{i}"])
+
+        # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+        ############################################################################
+        #                             END OF YOUR CODE                             #
+        ############################################################################
 
         self.bn_params = []
         if normalization is not None:
@@ -329,73 +353,89 @@ class ConvNet:
         for layer_param in [self.dropout_param, *self.bn_params]:
             if layer_param:
                 layer_param["mode"] = mode
+        X = _as_model_input(X, self.input_dim, self.dtype)
 
-        activations = _as_model_input(X, self.input_dim, self.dtype)
-        caches = []
-        for index in range(1, self.num_layers + 1):
-            activations, cache = self._forward(index, activations)
-            caches.append(cache)
-        if y is None:
-            return activations
+        scores = None
+        ############################################################################
+        # TODO: Implement the forward pass, layer by layer, storing the class      #
+        # scores for X in the scores variable. Layer i (self.layers[i - 1]):       #
+        # - a conv layer: conv (self.conv_param) - [spatial batchnorm with         #
+        #   gamma{i}, beta{i}, self.bn_params[i - 1]] - relu, then a 2x2 max pool  #
+        #   (POOL_PARAM) when it ends its stage;                                   #
+        # - a hidden affine layer: affine - [batchnorm] - relu - [dropout with     #
+        #   self.dropout_param when self.use_dropout];                             #
+        # - the output layer: affine.                                              #
+        # The sandwich layers of cs231n/layer_utils.py and the fast layers are     #
+        # imported above. Keep what the backward pass will need.                   #
+        ############################################################################
+        # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-        data_loss, upstream = softmax_loss(activations, y)
-        grads = {}
-        for index, cache in reversed(list(enumerate(caches, start=1))):
-            upstream, layer_grads = self._backward(index, upstream, cache)
-            grads.update(layer_grads)
-
-        # L2 regularization of the weights only (0.5 * reg * sum of squares), added once at the end.
-        weights = [name for name in self.params if name.startswith("W")]
-        penalty = sum(float(np.vdot(self.params[name], self.params[name])) for name in weights)
-        for name in weights:
-            grads[name] = grads[name] + self.reg * self.params[name]
-        return data_loss + 0.5 * self.reg * penalty, grads
-
-    def _layer_params(self, index):
-        """W, b, gamma, beta (None without batchnorm) and bn_param (or None) of layer `index` (1-based)."""
         p = self.params
-        bn_param = self.bn_params[index - 1] if self.bn_params and index < self.num_layers else None
-        return p[f"W{index}"], p[f"b{index}"], p.get(f"gamma{index}"), p.get(f"beta{index}"), bn_param
-
-    def _forward(self, index, x):
-        """Forward pass of layer `index` on x; returns (out, cache) where cache = (kind, pool, caches...)."""
-        kind, pool = self.layers[index - 1]
-        W, b, gamma, beta, bn_param = self._layer_params(index)
-        if index == self.num_layers:
-            out, cache = affine_forward(x, W, b)
-            return out, ("scores", cache, None)
-        if kind == "conv":
-            if bn_param is None:
-                out, cache = conv_relu_forward(x, W, b, self.conv_param)
-            else:
-                out, cache = conv_bn_relu_forward(x, W, b, gamma, beta, self.conv_param, bn_param)
+        out, caches = X, []
+        for i, (kind, pool) in enumerate(self.layers, start=1):
+            bn_param = self.bn_params[i - 1] if self.bn_params and i < self.num_layers else None
             after = None
-            if pool:
-                out, after = max_pool_forward_fast(out, POOL_PARAM)
-            return out, ("conv", cache, after)
-        out, cache = affine_norm_relu_forward(x, W, b, gamma, beta, bn_param, self.normalization)
-        after = None
-        if self.use_dropout:
-            out, after = dropout_forward(out, self.dropout_param)
-        return out, ("hidden", cache, after)
-
-    def _backward(self, index, dout, layer_cache):
-        """Backward pass of layer `index`; returns (dx, {param name: gradient}) without regularization."""
-        kind, cache, after = layer_cache
-        names = [f"W{index}", f"b{index}"]
-        if kind == "scores":
-            dx, *param_grads = affine_backward(dout, cache)
-        elif kind == "conv":
-            if after is not None:
-                dout = max_pool_backward_fast(dout, after)
-            if self.normalization is None:
-                dx, *param_grads = conv_relu_backward(dout, cache)
+            if i == self.num_layers:
+                out, cache = affine_forward(out, p[f"W{i}"], p[f"b{i}"])
+            elif kind == "conv":
+                if bn_param is None:
+                    out, cache = conv_relu_forward(out, p[f"W{i}"], p[f"b{i}"], self.conv_param)
+                else:
+                    out, cache = conv_bn_relu_forward(out, p[f"W{i}"], p[f"b{i}"], p[f"gamma{i}"], p[f"beta{i}"],
+                                                      self.conv_param, bn_param)
+                if pool:
+                    out, after = max_pool_forward_fast(out, POOL_PARAM)
             else:
-                dx, *param_grads = conv_bn_relu_backward(dout, cache)
-        else:
-            if after is not None:
-                dout = dropout_backward(dout, after)
-            dx, *param_grads = affine_norm_relu_backward(dout, cache)
-        if self.normalization is not None and kind != "scores":
-            names += [f"gamma{index}", f"beta{index}"]
-        return dx, dict(zip(names, param_grads))
+                out, cache = affine_norm_relu_forward(out, p[f"W{i}"], p[f"b{i}"], p.get(f"gamma{i}"),
+                                                      p.get(f"beta{i}"), bn_param, self.normalization)
+                if self.use_dropout:
+                    out, after = dropout_forward(out, self.dropout_param)
+            caches.append((cache, after))
+        scores = out
+
+        # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+        ############################################################################
+        #                             END OF YOUR CODE                             #
+        ############################################################################
+
+        if y is None:
+            return scores
+
+        loss, grads = 0.0, {}
+        ############################################################################
+        # TODO: Implement the backward pass: the softmax loss of the scores plus   #
+        # 0.5 * reg * (sum of the squares of every W{i}), and in grads the         #
+        # gradient of that loss for every entry of self.params (the weights'       #
+        # including the regularization; no regularization of b, gamma or beta).    #
+        ############################################################################
+        # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+        loss, dout = softmax_loss(scores, y)
+        for i in range(self.num_layers, 0, -1):
+            (cache, after), (kind, _) = caches[i - 1], self.layers[i - 1]
+            norm = self.normalization is not None and i < self.num_layers
+            if i == self.num_layers:
+                dout, dW, grads[f"b{i}"] = affine_backward(dout, cache)
+            elif kind == "conv":
+                if after is not None:
+                    dout = max_pool_backward_fast(dout, after)
+                if norm:
+                    dout, dW, grads[f"b{i}"], grads[f"gamma{i}"], grads[f"beta{i}"] = conv_bn_relu_backward(dout, cache)
+                else:
+                    dout, dW, grads[f"b{i}"] = conv_relu_backward(dout, cache)
+            else:
+                if after is not None:
+                    dout = dropout_backward(dout, after)
+                dout, dW, grads[f"b{i}"], dgamma, dbeta = affine_norm_relu_backward(dout, cache)
+                if norm:
+                    grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta
+            W = self.params[f"W{i}"]
+            loss += 0.5 * self.reg * float(np.vdot(W, W))
+            grads[f"W{i}"] = dW + self.reg * W
+
+        # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+        ############################################################################
+        #                             END OF YOUR CODE                             #
+        ############################################################################
+
+        return loss, grads
