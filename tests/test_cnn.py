@@ -16,6 +16,7 @@ def _randomize_biases(model):
 
 
 def _check_gradients(model, X, y, skip=()):
+    assert model.params, "the model has no parameters: its __init__ is not implemented yet"
     _, grads = model.loss(X, y)
     assert set(grads) == set(model.params)
     for name in sorted(grads):
