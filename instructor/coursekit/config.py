@@ -12,6 +12,8 @@
     grade_timeout = 480                     # seconds for all code checks of a submission: checks not
                                             # started by then fail (Gradescope's limit stays out of reach)
     memory_mb = 4096                        # address space of a worker
+    model_timeout = 60                      # seconds for the submission's classes to score the notebook
+                                            # TODOs' models, all of them together (coursekit.models)
     notebook_cell_timeout = 900             # --notebooks: seconds per cell
     notebook_timeout = 1800                 # --notebooks: seconds for all notebooks of a submission
 
@@ -30,9 +32,12 @@
     points = 5
     split = "test"                          # test, val, or train:N (the first N training images)
     min_accuracy = { cifar10 = 0.48, fashion_mnist = 0.85 }   # per dataset the model was trained on
+    classes = ["cs231n.classifiers.neural_net.TwoLayerNet"]   # the model classes the graded cell may save
 
-A code TODO is scored by the hidden checks that name it; a notebook TODO by the accuracy the grader measures
-itself on the model file `<tag>.npz` (override with `model = "file.npz"`), rebuilt with the reference code.
+A code TODO is scored by the hidden checks that name it; a notebook TODO by the model file `<tag>.npz`
+(override with `model = "file.npz"`): its class must be one of `classes`, the submission's own class must
+reproduce it, and the accuracy the grader measures itself with the reference code must reach min_accuracy
+(coursekit.models says what else is checked).
 A node id in `public` matches every collected test whose id equals it or starts with it followed by `[`
 (parametrized) or `::` (a class's tests).
 """
@@ -55,6 +60,7 @@ class Limits:
     test_timeout: int = 60
     grade_timeout: int = 480
     memory_mb: int = 4096
+    model_timeout: int = 60
     notebook_cell_timeout: int = 900
     notebook_timeout: int = 1800
 
@@ -68,6 +74,7 @@ class Todo:
     model: str = ""
     split: str = "test"
     min_accuracy: dict = field(default_factory=dict)
+    classes: tuple = ()
 
     @property
     def path(self):
@@ -165,7 +172,7 @@ def load(path):
         points = entry["points"]
         if not isinstance(points, int | float) or points <= 0:
             raise ConfigError(f"{where}: points must be a positive number")
-        unknown = set(entry) - {"id", "assignment", "points", "public", "model", "split", "min_accuracy"}
+        unknown = set(entry) - {"id", "assignment", "points", "public", "model", "split", "min_accuracy", "classes"}
         if unknown:
             raise ConfigError(f"{where}: unknown keys {sorted(unknown)} (hidden checks name their TODO themselves)")
         is_notebook = todo_id.split("::", 1)[0].endswith(".ipynb")
@@ -183,11 +190,15 @@ def load(path):
             model=entry.get("model", f"{todo_id.split('::', 1)[1]}.npz" if is_notebook else ""),
             split=split,
             min_accuracy={str(k): float(v) for k, v in min_accuracy.items()},
+            classes=_str_list(entry.get("classes", []), f"{where} classes"),
         )
         if todo.is_notebook and not todo.min_accuracy:
             raise ConfigError(f"{where}: a notebook TODO needs min_accuracy per dataset, e.g. {{ fashion_mnist = 0.85 }}")
-        if not todo.is_notebook and (entry.get("min_accuracy") or entry.get("model")):
-            raise ConfigError(f"{where}: min_accuracy and model are for notebook TODOs")
+        if todo.is_notebook and (not todo.classes or not all(c.count(".") >= 1 for c in todo.classes)):
+            raise ConfigError(f"{where}: a notebook TODO needs classes, the model classes its graded cell may save, "
+                              'e.g. ["cs231n.classifiers.cnn.ConvNet"]')
+        if not todo.is_notebook and (entry.get("min_accuracy") or entry.get("model") or entry.get("classes")):
+            raise ConfigError(f"{where}: min_accuracy, model and classes are for notebook TODOs")
         todos.append(todo)
 
     return Config(
