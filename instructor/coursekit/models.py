@@ -166,7 +166,8 @@ def expected_shapes(cls_name, args, kwargs):
 
 def _check_architecture(todo, info, args, kwargs, X, num_classes):
     """Refuse, before anything is built, a model whose class the TODO does not take, whose input or output
-    does not fit the data set, whose parameters do not have the shapes its class makes, or that is too big."""
+    does not fit the data set, whose parameters do not have the shapes its class makes, or that is too big.
+    Returns the parameter count and `info` with every array in its documented shape."""
     name = f"{info['module']}.{info['class']}"
     if name not in todo.classes:
         allowed = " or ".join(c.rsplit(".", 1)[1] + f" ({c.rsplit('.', 1)[0]})" for c in todo.classes)
@@ -185,17 +186,29 @@ def _check_architecture(todo, info, args, kwargs, X, num_classes):
         raise Rejected(f"{todo.model} scores {classes} classes; {info['dataset']} has {num_classes}")
     got = {key: value.shape for key, value in info["params"].items()}
     expected = expected_shapes(info["class"], args, kwargs)
-    if got != expected:
+    if set(got) != set(expected) or any(_trimmed(got[k], expected[k]) is None for k in got):
         missing = sorted(set(expected) - set(got))
         extra = sorted(set(got) - set(expected))
-        wrong = sorted(k for k in set(expected) & set(got) if expected[k] != got[k])
+        wrong = sorted(k for k in set(expected) & set(got) if _trimmed(got[k], expected[k]) is None)
         raise Rejected(f"{todo.model} does not fit a {info['class']}: missing {missing}, unexpected {extra}, "
                        f"wrong shapes {wrong}; save the model with save_model")
     count = sum(math.prod(shape) for shape in got.values())
     if count > MAX_PARAMS:
         raise Rejected(f"{todo.model} has {count:,} parameters, more than the {MAX_PARAMS:,} a notebook model may "
                        "have: use a smaller model")
-    return count
+    # The reference classes get every array in its documented shape; the submission's class the file's own.
+    bn = [{key: value.reshape(_trimmed(value.shape, expected.get(f"gamma{i + 1}", ())) or value.shape)
+           for key, value in stats.items()} for i, stats in enumerate(info["bn"])]
+    return count, {**info, "params": {k: v.reshape(expected[k]) for k, v in info["params"].items()}, "bn": bn}
+
+
+def _trimmed(shape, expected):
+    """`shape` as `expected` when it differs only by leading axes of length 1 (a (1, H) bias the docstring's
+    (H,) allows, as the hidden checks do); None when it does not fit."""
+    extra = len(shape) - len(expected)
+    if extra < 0 or any(n != 1 for n in shape[:extra]) or tuple(shape[extra:]) != tuple(expected):
+        return None
+    return tuple(expected)
 
 
 def traced_todos(run, code_todos, reference_name):
@@ -331,7 +344,7 @@ def prepare(todo, folder, reference_name, data, rng, code_todos=()):
     info, args, kwargs, X, y = _open(todo, folder, reference_name, data)
     dataset, held_out = info["dataset"], not todo.split.startswith("train:")
     full = data.get(dataset)
-    parameters = _check_architecture(todo, info, args, kwargs, X, len(full["class_names"]))
+    parameters, documented = _check_architecture(todo, info, args, kwargs, X, len(full["class_names"]))
     images = X.shape[0] + PROBE_IMAGES + (TRAIN_SAMPLE + HELD_SAMPLE if held_out else 0)
     per_image = macs_per_image(info["params"], X.shape[1:])
     if per_image * images > MAX_MACS:
@@ -342,7 +355,7 @@ def prepare(todo, folder, reference_name, data, rng, code_todos=()):
 
     def build_and_score():
         with hidden.reference_rng:
-            model = model_io.build_model(info, todo.model, package=reference_name)
+            model = model_io.build_model(documented, todo.model, package=reference_name)
         return model, model.loss(probe[:2])
 
     try:
@@ -362,7 +375,7 @@ def prepare(todo, folder, reference_name, data, rng, code_todos=()):
         if problem:
             raise Rejected(f"{summary}, but {problem}")
     dtype = getattr(model, "dtype", np.float64)
-    return Candidate(todo, info, args, kwargs, {k: np.asarray(v, dtype=dtype) for k, v in model.params.items()},
+    return Candidate(todo, info, args, kwargs, {k: v.astype(dtype) for k, v in info["params"].items()},
                      parameters, probe, scores_of(model, probe), tuple(sorted(needs)), f"{summary} (needed {needed:g})",
                      measured)
 

@@ -155,6 +155,15 @@ def test_a_model_of_another_class_earns_nothing(honest, tmp_path, data):
     assert not _grade(_todo(0.5), folder, data, not_called).passed
 
 
+def test_biases_with_a_leading_axis_of_length_1_are_the_documented_shape(honest, tmp_path, data):
+    net = fc_net.FullyConnectedNet([1500], input_dim=784, num_classes=10, normalization="layernorm", dtype=np.float64)
+    W1, b1, W2, b2 = honest
+    net.params = {"W1": W1, "b1": b1[None], "W2": W2, "b2": b2[None], "gamma1": np.ones((1, 1500)),
+                  "beta1": np.zeros((1, 1500))}
+    result = _grade(_todo(0.5, classes=(FCN,), tag="fc_best_model"), _save(net, tmp_path, "fc_best_model"), data)
+    assert result.passed, result.message
+
+
 def test_inputs_classes_and_size_must_fit_the_data_set(tmp_path, data):
     small = _save(neural_net.TwoLayerNet(100, 5, 10), tmp_path / "input")
     result = _grade(_todo(0.0), small, data, not_called)
