@@ -18,7 +18,7 @@ import zipfile
 import nbformat
 import numpy as np
 import pytest
-from coursekit import models
+from coursekit import models, session
 from coursekit.config import Todo
 from coursekit.models import DataCache, find_graded_cell, grade_model
 from grading_support import A1, A2, REPO, code_todos, graded, grader, points, reference, scores, submission
@@ -251,6 +251,51 @@ def test_the_submissions_scores_must_pick_the_reference_class(honest, tmp_path, 
     assert models.disagreements(np.array([[1.0, 0.9, 0.0]]), np.array([[np.nan, 0.0, 0.0]])) == 1
 
 
+class FakeTester:
+    """What student_scores sees of a worker: a class whose __init__ makes `params` and whose loss does `loss`."""
+
+    def __init__(self, params, loss):
+        self.params, self.loss = params, loss
+
+    def new(self, cls, *args, **kwargs):
+        return "model"
+
+    def getattr(self, obj, name):
+        return self.params
+
+    def setattr(self, obj, name, value):
+        pass
+
+    def method(self, obj, name, X):
+        return self.loss(X)
+
+
+def test_the_submissions_class_is_told_what_to_fix(honest, tmp_path, data):
+    folder = _save(_two_layer(neural_net.TwoLayerNet, *honest), tmp_path)
+    shapes = dict(zip(("W1", "b1", "W2", "b2"), (np.zeros(w.shape) for w in honest)))
+
+    def grade_with(params, loss):
+        return _grade(_todo(0.5), folder, data, lambda cand: models.student_scores(lambda: FakeTester(params, loss), cand))
+
+    result = grade_with({}, None)
+    assert "your TwoLayerNet.__init__ makes params that differ" in result.message and "fix TwoLayerNet.__init__" in result.message
+    result = grade_with(shapes, lambda X: None)
+    assert "your TwoLayerNet.loss(X) without labels returned None" in result.message
+    assert "check the code its forward pass runs (TwoLayerNet.loss)" in result.message
+
+    def raises(exc):
+        def loss(X):
+            raise exc
+        return loss
+
+    result = grade_with(shapes, raises(session.StudentError("ValueError", "shapes do not align", "neural_net.py:80")))
+    assert "your TwoLayerNet.loss, run on two_layer_net_tuning.npz, raised ValueError: shapes do not align" in result.message
+    result = grade_with(shapes, raises(session.CallTimeout()))
+    assert "did not return in time" in result.message
+    ignores_weights = grade_with(shapes, lambda X: np.zeros((X.shape[0], 10)))
+    assert not ignores_weights.passed and "picks another class than the course's TwoLayerNet" in ignores_weights.message
+
+
 @pytest.mark.parametrize("normalization, layer", [(None, None), ("batchnorm", "batchnorm_forward"),
                                                   ("layernorm", "layernorm_forward")])
 def test_the_code_a_model_runs_is_traced_in_the_reference(tmp_path, normalization, layer):
@@ -321,7 +366,7 @@ BOUNDED_PREPARE = """
 import json, resource, sys
 from pathlib import Path
 import numpy as np
-from coursekit import models
+from coursekit import models, session
 from coursekit.config import Todo
 limit = 3 * 2**30
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
