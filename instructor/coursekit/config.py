@@ -33,6 +33,7 @@
     split = "test"                          # test, val, or train:N (the first N training images)
     min_accuracy = { cifar10 = 0.48, fashion_mnist = 0.85 }   # per dataset the model was trained on
     classes = ["cs231n.classifiers.neural_net.TwoLayerNet"]   # the model classes the graded cell may save
+    layers = 3                              # optional: the number of weight layers the model must have
 
 A code TODO is scored by the hidden checks that name it; a notebook TODO by the model file `<tag>.npz`
 (override with `model = "file.npz"`): its class must be one of `classes`, the submission's own class must
@@ -75,6 +76,7 @@ class Todo:
     split: str = "test"
     min_accuracy: dict = field(default_factory=dict)
     classes: tuple = ()
+    layers: int = 0
 
     @property
     def path(self):
@@ -172,7 +174,8 @@ def load(path):
         points = entry["points"]
         if not isinstance(points, int | float) or points <= 0:
             raise ConfigError(f"{where}: points must be a positive number")
-        unknown = set(entry) - {"id", "assignment", "points", "public", "model", "split", "min_accuracy", "classes"}
+        unknown = set(entry) - {"id", "assignment", "points", "public", "model", "split", "min_accuracy", "classes",
+                                  "layers"}
         if unknown:
             raise ConfigError(f"{where}: unknown keys {sorted(unknown)} (hidden checks name their TODO themselves)")
         is_notebook = todo_id.split("::", 1)[0].endswith(".ipynb")
@@ -191,14 +194,17 @@ def load(path):
             split=split,
             min_accuracy={str(k): float(v) for k, v in min_accuracy.items()},
             classes=_str_list(entry.get("classes", []), f"{where} classes"),
+            layers=entry.get("layers", 0),
         )
+        if type(todo.layers) is not int or todo.layers < 0:
+            raise ConfigError(f"{where}: layers must be a positive number of weight layers, got {todo.layers!r}")
         if todo.is_notebook and not todo.min_accuracy:
             raise ConfigError(f"{where}: a notebook TODO needs min_accuracy per dataset, e.g. {{ fashion_mnist = 0.85 }}")
         if todo.is_notebook and (not todo.classes or not all(c.count(".") >= 1 for c in todo.classes)):
             raise ConfigError(f"{where}: a notebook TODO needs classes, the model classes its graded cell may save, "
                               'e.g. ["cs231n.classifiers.cnn.ConvNet"]')
-        if not todo.is_notebook and (entry.get("min_accuracy") or entry.get("model") or entry.get("classes")):
-            raise ConfigError(f"{where}: min_accuracy, model and classes are for notebook TODOs")
+        if not todo.is_notebook and any(entry.get(k) for k in ("min_accuracy", "model", "classes", "layers")):
+            raise ConfigError(f"{where}: min_accuracy, model, classes and layers are for notebook TODOs")
         todos.append(todo)
 
     return Config(

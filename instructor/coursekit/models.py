@@ -3,10 +3,11 @@
 What a notebook point certifies, each part enforced here:
 
 1. The file is a model of the TODO's architecture: its class is one of the TODO's `classes` in grading.toml
-   (a fully-connected net saved for the CNN TODO scores 0), its constructor arguments fit the data set
-   (image shape, number of classes), it has at most MAX_PARAMS parameters, and it is read with bounded
-   memory (model_io.read_model_file) and checked against the shapes the class makes before any model is
-   built. A file that fails any of this, or raises anything while graded, costs its own TODO only.
+   (a fully-connected net saved for the CNN TODO scores 0), with the TODO's number of weight layers when
+   grading.toml gives one (`layers`); its constructor arguments fit the data set (image shape, number of
+   classes); it has at most MAX_PARAMS parameters; it is read with bounded memory
+   (model_io.read_model_file) and checked against the shapes its class makes before any model is built.
+   A file that fails any of this, or raises anything while graded, costs its own TODO only.
 2. Its accuracy, measured by the grader itself with the reference classes on its own copy of the data
    split (grading.toml `split`), reaches `min_accuracy`. Printed text plays no part.
 3. The submission's own class computes it: in a worker where every code TODO is the submission's (no
@@ -24,7 +25,8 @@ What a notebook point certifies, each part enforced here:
    Models fitted to the split (hidden units that are the validation images) are far outside; fitting the
    training images too, to hide it, needs about 784 parameters per image on Fashion-MNIST, and MAX_PARAMS
    keeps that to a few thousand of the 59,000.
-   The overfitting TODOs (split train:N) are memorisation by design: they are checked by 1-3 only.
+   The overfitting TODOs (split train:N) are memorisation by design: they are checked by 1-3 only (their
+   grading.toml `layers` pins the depth the notebook trains).
 
 What stays unprovable: who trained the weights and with which code (a model trained elsewhere, or fitted
 in closed form to the training images, that the submission's class reproduces, passes); whether the class
@@ -173,6 +175,10 @@ def _check_architecture(todo, info, args, kwargs, X, num_classes):
         allowed = " or ".join(c.rsplit(".", 1)[1] + f" ({c.rsplit('.', 1)[0]})" for c in todo.classes)
         raise Rejected(f"{todo.model} holds a {info['class']} ({info['module']}); the cell `# GRADED: {todo.name}` "
                        f"must save a {allowed}")
+    layers = sum(1 for key in info["params"] if key.startswith("W") and key[1:].isdigit())
+    if todo.layers and layers != todo.layers:
+        raise Rejected(f"{todo.model} holds a {layers}-layer {info['class']}; the cell `# GRADED: {todo.name}` "
+                       f"trains a {todo.layers}-layer one")
     image = tuple(X.shape[1:])
     if info["class"] in ("ThreeLayerConvNet", "ConvNet"):
         given = kwargs["input_dim"]

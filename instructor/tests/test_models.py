@@ -19,7 +19,7 @@ import nbformat
 import numpy as np
 import pytest
 from coursekit import models, session
-from coursekit.config import Todo
+from coursekit.config import ConfigError, Todo, load
 from coursekit.models import DataCache, find_graded_cell, grade_model
 from grading_support import A1, A2, REPO, code_todos, graded, grader, points, reference, scores, submission
 
@@ -211,13 +211,20 @@ def test_honest_models_pass_rule_4_whatever_the_draw(honest, tmp_path, data):
 
 def test_overfitting_todos_are_memorisation_by_design(fashion, tmp_path, data):
     """split train:N: the first N training images are what the model must fit; rule 4 does not apply, rules
-    1-3 do (class, size, the submission's own class reproducing it)."""
+    1-3 do (class, depth, size, the submission's own class reproducing it). Even a closed-form fit passes
+    (an identity layer makes the two-layer fit three layers deep): that the 50 images were fitted by training
+    is not provable."""
     W1, b1, W2, b2 = fitted_to(fashion["X_train"][:50], fashion["y_train"][:50])
+    todo = Todo(id="assignment2/FullyConnectedNets.ipynb::fc_overfit_three_layer", assignment="assignment2", points=1,
+                model="fc_overfit_three_layer.npz", split="train:50", min_accuracy={"fashion_mnist": 1.0},
+                classes=(FCN,), layers=3)
     net = fc_net.FullyConnectedNet([50], input_dim=784, num_classes=10, dtype=np.float64)
     net.params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
-    folder = _save(net, tmp_path, "fc_overfit_three_layer")
-    todo = _todo(1.0, split="train:50", classes=(FCN,), tag="fc_overfit_three_layer")
-    result = _grade(todo, folder, data)
+    shallow = _grade(todo, _save(net, tmp_path / "two", "fc_overfit_three_layer"), data, not_called)
+    assert not shallow.passed and "holds a 2-layer FullyConnectedNet" in shallow.message
+    net = fc_net.FullyConnectedNet([50, 50], input_dim=784, num_classes=10, dtype=np.float64)
+    net.params = {"W1": W1, "b1": b1, "W2": np.eye(50), "b2": np.zeros(50), "W3": W2, "b3": b2}
+    result = _grade(todo, _save(net, tmp_path / "three", "fc_overfit_three_layer"), data)
     assert result.passed and "the first 50 training images" in result.name
     assert "training_sample_accuracy" not in result.info
 
@@ -367,7 +374,7 @@ import json, resource, sys
 from pathlib import Path
 import numpy as np
 from coursekit import models, session
-from coursekit.config import Todo
+from coursekit.config import ConfigError, Todo, load
 limit = 3 * 2**30
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 data = models.DataCache("cs231n")
@@ -466,6 +473,19 @@ def test_each_crafted_file_costs_only_its_own_todo(honest, tmp_path):
     for tag, (_, _, message) in CRAFTED.items():
         assert message in outputs[tag], outputs[tag]
     assert "grader error" not in results["output"]
+
+
+@pytest.mark.parametrize("entry, match", [
+    ('id = "a1/nb.ipynb::tag"\nmin_accuracy = { fashion_mnist = 0.5 }', "needs classes"),
+    ('id = "a1/nb.ipynb::tag"\nmin_accuracy = { fashion_mnist = 0.5 }\nclasses = ["TwoLayerNet"]', "needs classes"),
+    ('id = "a1/nb.ipynb::tag"\nmin_accuracy = { fashion_mnist = 0.5 }\nclasses = ["m.C"]\nlayers = "3"', "layers must"),
+    ('id = "pkg/m.py::f"\nclasses = ["m.C"]', "are for notebook TODOs"),
+])
+def test_notebook_todo_entries_name_their_classes(tmp_path, entry, match):
+    path = tmp_path / "grading.toml"
+    path.write_text(f'[assignments.a1]\nnotebooks = ["nb.ipynb"]\n\n[[todo]]\nassignment = "a1"\npoints = 1\n{entry}\n')
+    with pytest.raises(ConfigError, match=match):
+        load(path)
 
 
 def test_graded_cells_are_found_by_their_tag_wherever_they_are(tmp_path):
