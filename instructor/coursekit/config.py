@@ -131,6 +131,19 @@ def _str_list(value, where):
     return tuple(value)
 
 
+def _check_notebook_keys(todo, entry, where):
+    """The keys of a notebook TODO: min_accuracy and classes required, layers a count; none on a code TODO."""
+    if type(todo.layers) is not int or todo.layers < 0:
+        raise ConfigError(f"{where}: layers must be a positive number of weight layers, got {todo.layers!r}")
+    if todo.is_notebook and not todo.min_accuracy:
+        raise ConfigError(f"{where}: a notebook TODO needs min_accuracy per dataset, e.g. {{ fashion_mnist = 0.85 }}")
+    if todo.is_notebook and (not todo.classes or not all(c.count(".") >= 1 for c in todo.classes)):
+        raise ConfigError(f"{where}: a notebook TODO needs classes, the model classes its graded cell may save, "
+                          'e.g. ["cs231n.classifiers.cnn.ConvNet"]')
+    if not todo.is_notebook and any(entry.get(k) for k in ("min_accuracy", "model", "classes", "layers")):
+        raise ConfigError(f"{where}: min_accuracy, model, classes and layers are for notebook TODOs")
+
+
 def load(path):
     path = Path(path)
     try:
@@ -196,15 +209,7 @@ def load(path):
             classes=_str_list(entry.get("classes", []), f"{where} classes"),
             layers=entry.get("layers", 0),
         )
-        if type(todo.layers) is not int or todo.layers < 0:
-            raise ConfigError(f"{where}: layers must be a positive number of weight layers, got {todo.layers!r}")
-        if todo.is_notebook and not todo.min_accuracy:
-            raise ConfigError(f"{where}: a notebook TODO needs min_accuracy per dataset, e.g. {{ fashion_mnist = 0.85 }}")
-        if todo.is_notebook and (not todo.classes or not all(c.count(".") >= 1 for c in todo.classes)):
-            raise ConfigError(f"{where}: a notebook TODO needs classes, the model classes its graded cell may save, "
-                              'e.g. ["cs231n.classifiers.cnn.ConvNet"]')
-        if not todo.is_notebook and any(entry.get(k) for k in ("min_accuracy", "model", "classes", "layers")):
-            raise ConfigError(f"{where}: min_accuracy, model, classes and layers are for notebook TODOs")
+        _check_notebook_keys(todo, entry, where)
         todos.append(todo)
 
     return Config(
