@@ -12,6 +12,8 @@
     grade_timeout = 480                     # seconds for all code checks of a submission: checks not
                                             # started by then fail (Gradescope's limit stays out of reach)
     memory_mb = 4096                        # address space of a worker
+    model_timeout = 60                      # seconds for the submission's classes to score the notebook
+                                            # TODOs' models, all of them together (coursekit.models)
     notebook_cell_timeout = 900             # --notebooks: seconds per cell
     notebook_timeout = 1800                 # --notebooks: seconds for all notebooks of a submission
 
@@ -32,9 +34,13 @@
     points = 5
     split = "test"                          # test, val, or train:N (the first N training images)
     min_accuracy = { cifar10 = 0.48, fashion_mnist = 0.85 }   # per dataset the model was trained on
+    classes = ["cs231n.classifiers.neural_net.TwoLayerNet"]   # the model classes the graded cell may save
+    layers = 3                              # optional: the number of weight layers the model must have
 
-A code TODO is scored by the hidden checks that name it; a notebook TODO by the accuracy the grader measures
-itself on the model file `<tag>.npz` (override with `model = "file.npz"`), rebuilt with the reference code.
+A code TODO is scored by the hidden checks that name it; a notebook TODO by the model file `<tag>.npz`
+(override with `model = "file.npz"`): its class must be one of `classes`, the submission's own class must
+reproduce it, and the accuracy the grader measures itself with the reference code must reach min_accuracy
+(coursekit.models says what else is checked).
 A node id in `public` matches every collected test whose id equals it or starts with it followed by `[`
 (parametrized) or `::` (a class's tests).
 """
@@ -57,6 +63,7 @@ class Limits:
     test_timeout: int = 60
     grade_timeout: int = 480
     memory_mb: int = 4096
+    model_timeout: int = 60
     notebook_cell_timeout: int = 900
     notebook_timeout: int = 1800
 
@@ -70,6 +77,8 @@ class Todo:
     model: str = ""
     split: str = "test"
     min_accuracy: dict = field(default_factory=dict)
+    classes: tuple = ()
+    layers: int = 0
     stand_ins: tuple = ()
 
     @property
@@ -125,6 +134,24 @@ def _str_list(value, where):
     return tuple(value)
 
 
+def _check_notebook_keys(todo, entry, where):
+    """The keys of a notebook TODO (min_accuracy and classes required, layers a count; none on a code TODO) and
+    the stand_ins of a code TODO."""
+    if type(todo.layers) is not int or todo.layers < 0:
+        raise ConfigError(f"{where}: layers must be a positive number of weight layers, got {todo.layers!r}")
+    if todo.is_notebook and not todo.min_accuracy:
+        raise ConfigError(f"{where}: a notebook TODO needs min_accuracy per dataset, e.g. {{ fashion_mnist = 0.85 }}")
+    if todo.is_notebook and (not todo.classes or not all(c.count(".") >= 1 for c in todo.classes)):
+        raise ConfigError(f"{where}: a notebook TODO needs classes, the model classes its graded cell may save, "
+                          'e.g. ["cs231n.classifiers.cnn.ConvNet"]')
+    if not todo.is_notebook and any(entry.get(k) for k in ("min_accuracy", "model", "classes", "layers")):
+        raise ConfigError(f"{where}: min_accuracy, model, classes and layers are for notebook TODOs")
+    if any("::" not in s or not s.split("::", 1)[0].endswith(".py") for s in todo.stand_ins):
+        raise ConfigError(f"{where}: stand_ins are given functions or classes, 'file.py::name'")
+    if todo.is_notebook and todo.stand_ins:
+        raise ConfigError(f"{where}: stand_ins are for code TODOs")
+
+
 def load(path):
     path = Path(path)
     try:
@@ -168,7 +195,8 @@ def load(path):
         points = entry["points"]
         if not isinstance(points, int | float) or points <= 0:
             raise ConfigError(f"{where}: points must be a positive number")
-        unknown = set(entry) - {"id", "assignment", "points", "public", "model", "split", "min_accuracy", "stand_ins"}
+        unknown = set(entry) - {"id", "assignment", "points", "public", "model", "split", "min_accuracy", "classes",
+                                  "layers", "stand_ins"}
         if unknown:
             raise ConfigError(f"{where}: unknown keys {sorted(unknown)} (hidden checks name their TODO themselves)")
         is_notebook = todo_id.split("::", 1)[0].endswith(".ipynb")
@@ -186,16 +214,11 @@ def load(path):
             model=entry.get("model", f"{todo_id.split('::', 1)[1]}.npz" if is_notebook else ""),
             split=split,
             min_accuracy={str(k): float(v) for k, v in min_accuracy.items()},
+            classes=_str_list(entry.get("classes", []), f"{where} classes"),
+            layers=entry.get("layers", 0),
             stand_ins=_str_list(entry.get("stand_ins", []), f"{where} stand_ins"),
         )
-        if any("::" not in s or not s.split("::", 1)[0].endswith(".py") for s in todo.stand_ins):
-            raise ConfigError(f"{where}: stand_ins are given functions or classes, 'file.py::name'")
-        if todo.is_notebook and not todo.min_accuracy:
-            raise ConfigError(f"{where}: a notebook TODO needs min_accuracy per dataset, e.g. {{ fashion_mnist = 0.85 }}")
-        if not todo.is_notebook and (entry.get("min_accuracy") or entry.get("model")):
-            raise ConfigError(f"{where}: min_accuracy and model are for notebook TODOs")
-        if todo.is_notebook and todo.stand_ins:
-            raise ConfigError(f"{where}: stand_ins are for code TODOs")
+        _check_notebook_keys(todo, entry, where)
         todos.append(todo)
 
     return Config(

@@ -10,16 +10,18 @@ file with student code.
   new module) stay.
 - Student code runs only in workers (worker.py), started in the sandbox (sandbox.py: namespaces, uid or
   none). A worker serves one TODO: that TODO is the student's code, every other TODO of the assignment a
-  stub that asks the grader to run the reference (session.py), so each TODO's points depend on it alone.
+  stub that asks the grader to run the reference (session.py), so each code TODO's points depend on it alone.
   The channel never serves the reference of a TODO under test. TODOs that call each other (a cycle, which
   would let two TODOs that only call each other earn both their points) are checked again with the
   submission's code for the whole cycle. A module that fails to import costs only its own TODOs.
 - The hidden checks (hidden.py; instructor/hidden_tests) run here, in the grader: they send inputs they
   made, get back plain data (JSON and raw array bytes, validated; never pickle) and compare it with values
   they compute with the reference package. Nothing a worker sends can be anything but data.
-- Notebook TODOs are scored by the model file their graded cell saved, rebuilt and measured here on the
-  grader's own data (models.py). Printed text earns nothing. `--notebooks` re-executes the notebooks with
-  nbval in the sandbox (time-capped) and reports the outcome without points.
+- Notebook TODOs are scored by the model file their graded cell saved, read with bounded memory, rebuilt
+  and measured here on the grader's own data; the submission's own class, in a worker where every code
+  TODO is the submission's, must reproduce it, so a notebook TODO also needs the code its model's forward
+  pass runs (models.py says what a notebook point certifies). Printed text earns nothing. `--notebooks`
+  re-executes the notebooks with nbval in the sandbox (time-capped) and reports the outcome without points.
 - Why not PrairieLearn's pytest-prairielearn-grader, whose design this follows (tests in the grader, student
   code in a subprocess behind a Unix socket, privilege dropping, timeouts): its worker returns values
   serialized with dill, which the grader unpickles, so a returned object can run code in the grader; its
@@ -201,15 +203,17 @@ class Grader:
         """{TODO id: the TODOs its reference calls on its checks} (expected.py)."""
         return expected.expected_calls(self)
 
-    def _start(self, run, todo_id, uses):
+    def _start(self, run, todo_id, uses, stand_ins=False):
         """A worker for `todo_id` (+ `uses` kept as the student's); (worker, error message or '').
 
         The reference answers the calls the reference of those TODOs makes itself (see _settle). Given code that
-        can do the work of a TODO under test (grading.toml `stand_ins`) is disabled in it."""
+        can do the work of a TODO under test (grading.toml `stand_ins`) is disabled in it, unless `stand_ins`
+        (the notebook models run the fast layers beside the naive ones they are no check of)."""
         todo = self.cfg.todo(todo_id)
         student = {todo_id, *uses}
         callbacks = [(t.id, t.module, t.name) for t in self.code_todos if t.id not in student]
-        disabled = sorted({(stand_in, self.cfg.todo(t).function) for t in student for stand_in in self.cfg.todo(t).stand_ins})
+        disabled = [] if stand_ins else sorted({(stand_in, self.cfg.todo(t).function) for t in student
+                                                for stand_in in self.cfg.todo(t).stand_ins})
         modules = sorted({t.module for t in self.code_todos})
         reference = session.ReferenceProcess(self.ref.root, self.cfg.path, self.limits.memory_mb)
         answered = set().union(*(self.expected[t] for t in student))
@@ -386,13 +390,39 @@ class Grader:
 
     # -- notebooks ----------------------------------------------------------------------------------
 
-    def _check_models(self, sub_root):
-        by_todo = {}
-        for todo in self.todos:
-            if todo.is_notebook:
-                by_todo[todo.id] = [models.Result(r.name, r.passed, r.message) for r in
-                                    models.grade_model(todo, sub_root, self.reference_name, self.data)]
-        return by_todo
+    def _check_models(self, run, sub_root):
+        """{todo id: [Result]} of the notebook TODOs (models.py); the submission's model classes run in a
+        worker where every code TODO is the submission's."""
+        workers, deadline = {}, time.monotonic() + self.limits.model_timeout
+        try:
+            return models.grade_models([t for t in self.todos if t.is_notebook], sub_root, self.reference_name,
+                                       self.data, lambda module: self._model_tester(run, module, workers, deadline),
+                                       self.code_todos)
+        finally:
+            for worker in workers.values():
+                worker.close()
+
+    def _model_tester(self, run, module, workers, deadline):
+        """A Tester on the worker that runs the model class of `module` with every code TODO the submission's
+        (one worker at a time: the uid mode stops all processes of the run's uid with each); its timeout
+        is what remains of the models' budget."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise models.Rejected(f"not run: the submission's classes used up the {self.limits.model_timeout} s "
+                                  "the notebook models have (code that ran too long)")
+        worker = workers.get(module)
+        if worker is None or worker.dead:
+            for other in workers.values():
+                other.close()
+            workers.clear()
+            todo_id = next((t.id for t in self.code_todos if t.module == module), self.code_todos[0].id)
+            worker, message = self._start(run, todo_id, tuple(t.id for t in self.code_todos if t.id != todo_id),
+                                          stand_ins=True)
+            if worker is None:
+                raise models.Rejected(message)
+            workers[module] = worker
+        return hidden.Tester(worker, package=self.package, reference_name=self.reference_name, modules=self.modules,
+                             timeout=min(self.timeout, remaining), todos=[(t.id, t.module, t.name) for t in self.code_todos])
 
     def _cell_notes(self, sub_root):
         notes = []
@@ -488,11 +518,11 @@ class Grader:
                         (run.dir / "nb").mkdir()
                     run.seal()
                     by_todo = self._check_code(run, notes)
+                    by_todo.update(self._check_models(run, sub_root))
                     if self.notebooks:
                         notes.append(self._rerun_notebooks(run, sub_root)[0])
                 finally:
                     run.close()
-            by_todo.update(self._check_models(sub_root))
             notes += self._cell_notes(sub_root)
         return by_todo, notes
 

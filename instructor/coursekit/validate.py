@@ -4,7 +4,9 @@ For each assignment, through the real grader (sandbox included):
 1. the reference solution passes every hidden check of every code TODO, and its trained models (the
    `<tag>.npz` files the reference notebooks save next to themselves) pass every notebook TODO;
 2. the untouched release fails every check of every TODO, and each failure names the function;
-3. with `--solve TODO`: the release with exactly that TODO solved scores exactly its points;
+3. with `--solve TODO`: the release with exactly that TODO solved scores exactly its points; a notebook TODO
+   is solved with the code TODOs its model runs (traced in the reference's construction and forward pass
+   of the reference notebook's model), and the release then scores exactly the sum of their points;
 4. the public tests of the kit: with the reference code they all pass; on the untouched release every test
    listed for one of the assignment's TODOs fails (other tests may fail too: they exercise several TODOs
    of the kit at once, and the reference run shows nothing else makes them fail);
@@ -21,7 +23,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from . import stand_ins
+from . import models, stand_ins
 from .config import node_matches
 from .grade import Grader
 from .reference import Reference
@@ -60,18 +62,35 @@ def _check_release(grader, problems):
     return sum(len(r) for r in by_todo.values()), _score(grader, by_todo)
 
 
+def _solved_with(grader, ref, todo_id):
+    """`todo_id` and, for a notebook TODO, the code TODOs the reference notebook's model runs (None: no model)."""
+    todo = ref.config.todo(todo_id)
+    if not todo.is_notebook:
+        return {todo_id}
+    path = ref.root / grader.assignment / todo.model
+    if not path.is_file():
+        return None
+    return {todo_id, *models.forward_todos(path, grader.code_todos, grader.reference_name)}
+
+
 def _check_solved(grader, ref, todo_id, problems):
+    solved = _solved_with(grader, ref, todo_id)
+    if solved is None:
+        problems.append(f"{todo_id} has no reference model {grader.assignment}/{ref.config.todo(todo_id).model} "
+                        "to solve it with: run `make notebooks` first")
+        return None, ref.config.todo(todo_id).points, [todo_id]
     with tempfile.TemporaryDirectory(prefix="coursekit-one-") as tmp:
-        results = grader.grade(write_solved(ref, grader.assignment, Path(tmp), solved={todo_id},
+        results = grader.grade(write_solved(ref, grader.assignment, Path(tmp), solved=solved,
                                            models=ref.root / grader.assignment))
-    expected = ref.config.todo(todo_id).points
+    expected = sum(ref.config.todo(t).points for t in solved)
     if results["score"] != expected:
-        wrong = [f"{t['name']}={t['score']:g}" for t in results["tests"] if t["score"] and todo_id.split("::")[1] not in t["name"]]
+        names = {f"{ref.config.todo(t).name} ({ref.config.todo(t).path})" for t in solved}
+        wrong = [f"{t['name']}={t['score']:g}" for t in results["tests"] if t["score"] and t["name"] not in names]
         problems.append(
-            f"release with only {todo_id} solved scores {results['score']:g}, expected {expected:g}"
+            f"release with only {', '.join(sorted(solved))} solved scores {results['score']:g}, expected {expected:g}"
             + (f" (also scored: {', '.join(wrong)})" if wrong else "")
         )
-    return results["score"], expected
+    return results["score"], expected, sorted(solved)
 
 
 def _run_public(kit):
@@ -127,8 +146,10 @@ def main(*, root=None, config=None, assignments=None, solve=(), public=True):
             print(f"{name}: untouched release scores {score} in {n} checks")
             for todo_id in solve:
                 if ref.config.todo(todo_id).assignment == name:
-                    got, expected = _check_solved(grader, ref, todo_id, problems)
-                    print(f"{name}: release + {todo_id} solved scores {got:g} (expected {expected:g})")
+                    got, expected, solved = _check_solved(grader, ref, todo_id, problems)
+                    also = f" with {', '.join(t for t in solved if t != todo_id)}" if len(solved) > 1 else ""
+                    print(f"{name}: release + {todo_id} solved{also} scores "
+                          f"{'nothing' if got is None else f'{got:g}'} (expected {expected:g})")
             found = stand_ins.function_problems(grader) + stand_ins.class_problems(grader)
             problems += found
             print(f"{name}: {len(found)} undeclared stand-in(s) among the given code")
