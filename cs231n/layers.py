@@ -1,4 +1,15 @@
-"""Naive layers: pure functions `*_forward -> (out, cache)` and `*_backward(dout, cache) -> grads`."""
+"""Naive layers: pure functions `*_forward -> (out, cache)` and `*_backward(dout, cache) -> grads`.
+
+What every layer promises (the public tests and the grader check exactly this):
+- It never modifies its arguments (x, the parameters, dout, the param dicts): it returns new arrays.
+  Batch norm's running averages, stored back into bn_param in train mode, are the one exception.
+- A cache only carries values from a forward pass to its own backward pass. The layouts in the docstrings
+  are the kit's (the given first line of each backward pass unpacks them); you may store something else,
+  a dict or an object of your own, if your backward pass reads it: a forward and backward pair is judged by
+  its outputs and gradients, never by the cache itself.
+- Arrays have the documented shapes; one with extra leading axes of length 1 (a (1, D) running mean for a
+  documented (D,)) is accepted. Their dtype is free: float32 inputs may give float32 or float64 results.
+"""
 
 import numpy as np
 
@@ -226,7 +237,8 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     running_var = momentum * running_var + (1 - momentum) * sample_var
 
     The running averages are stored back into bn_param, the one documented
-    exception to these layers never modifying their arguments.
+    exception to these layers never modifying their arguments. In test mode
+    they are only read: bn_param stays as it was.
 
     Inputs:
     - x: Data of shape (N, D)
@@ -242,8 +254,8 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     Returns a tuple of:
     - out: Output of shape (N, D)
     - cache: (x, x_hat, mu, std, gamma) in train mode, where x_hat is the normalized
-      x and mu, std of shape (D,) are the minibatch mean and sqrt(var + eps); None in
-      test mode
+      x and mu, std of shape (D,) are the minibatch mean and sqrt(var + eps); not used
+      in test mode (the backward pass only follows a train-mode forward pass)
     """
     mode = check_mode(bn_param, "bn_param")
     N, D = x.shape
@@ -468,7 +480,9 @@ def dropout_forward(x, dropout_param):
       - mode: 'test' or 'train'. If the mode is train, then perform dropout;
         if the mode is test, then just return the input.
       - seed: Seed for the random number generator. Passing seed makes this
-        function deterministic, which is needed for gradient checking.
+        function deterministic, which is needed for gradient checking: the given
+        code seeds np.random with it, so draw the mask from np.random (any of its
+        functions: rand, random_sample, binomial, ...).
 
     Returns a tuple of:
     - out: Array of the same shape as x
@@ -751,11 +765,15 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
       - running_mean: Array of shape (C,) giving running mean of features
       - running_var: Array of shape (C,) giving running variance of features
 
+    As in batchnorm_forward, the running averages are stored back into bn_param
+    in train mode and only read in test mode.
+
     Returns a tuple of:
     - out: Output data, of shape (N, C, H, W)
     - cache: (x, x_hat, mu, std, gamma) in train mode, as batchnorm_forward's but
       with x and x_hat of shape (N, C, H, W), where x_hat is the normalized x, and
-      mu, std of shape (C,) the per-channel mean and sqrt(var + eps); None in test mode
+      mu, std of shape (C,) the per-channel mean and sqrt(var + eps); not used in
+      test mode
     """
     N, C, H, W = x.shape
     out, cache = None, None

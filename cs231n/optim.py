@@ -22,9 +22,9 @@ NOTE: For most update rules, the default learning rate will probably not
 perform well; however the default values of the other hyperparameters should
 work well for a variety of different problems.
 
-For efficiency, update rules may perform in-place updates, mutating w and
-setting next_w equal to w. This kit's rules do not: w, dw and the arrays held
-in config are never modified, so a caller may keep references to them.
+For efficiency, update rules may perform in-place updates, mutating w (and the
+arrays they keep in config) and setting next_w equal to w; the given sgd does
+not. A rule never modifies dw.
 """
 
 import numpy as np

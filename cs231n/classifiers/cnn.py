@@ -74,7 +74,7 @@ class ThreeLayerConvNet:
         - hidden_dim: Number of units to use in the fully-connected hidden layer
         - num_classes: Number of scores to produce from the final affine layer.
         - weight_scale: Scalar giving standard deviation for random initialization
-          of weights.
+          of weights (drawn from np.random in any order).
         - reg: Scalar giving L2 regularization strength
         - dtype: numpy datatype to use for computation.
         """
@@ -122,7 +122,8 @@ class ThreeLayerConvNet:
         Evaluate loss and gradient for the three-layer convolutional network.
 
         Input / output: Same API as TwoLayerNet in fc_net.py; X has shape
-        (N, C, H, W) matching input_dim and is cast to the model's dtype.
+        (N, C, H, W) matching input_dim and is cast to the model's dtype. loss
+        leaves X and self.params as they were.
         """
         X = _as_model_input(X, self.input_dim, self.dtype)
         W1, b1 = self.params["W1"], self.params["b1"]

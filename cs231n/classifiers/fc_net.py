@@ -43,7 +43,7 @@ class TwoLayerNet:
         - hidden_dim: An integer giving the size of the hidden layer
         - num_classes: An integer giving the number of classes to classify
         - weight_scale: Scalar giving the standard deviation for random
-          initialization of the weights.
+          initialization of the weights (drawn from np.random in any order).
         - reg: Scalar giving L2 regularization strength.
         """
         self.params = {}
@@ -88,6 +88,8 @@ class TwoLayerNet:
         - loss: Scalar value giving the loss
         - grads: Dictionary with the same keys as self.params, mapping parameter
           names to gradients of the loss with respect to those parameters.
+
+        loss leaves X and self.params as they were (the optimizer changes the weights).
         """
         scores = None
         ############################################################################
@@ -182,7 +184,7 @@ class FullyConnectedNet:
           are "batchnorm", "layernorm", or None for no normalization (the default).
         - reg: Scalar giving L2 regularization strength.
         - weight_scale: Scalar giving the standard deviation for random
-          initialization of the weights.
+          initialization of the weights (drawn from np.random in any order).
         - dtype: A numpy datatype object; all computations will be performed using
           this datatype. float32 is faster but less accurate, so you should use
           float64 for numeric gradient checking.
@@ -286,6 +288,10 @@ class FullyConnectedNet:
         - loss: Scalar value giving the loss
         - grads: Dictionary with the same keys as self.params, mapping parameter
           names to gradients of the loss with respect to those parameters.
+
+        loss leaves X and self.params as they were (the optimizer changes the weights).
+        A training-time pass updates the running averages in self.bn_params; a
+        test-time pass only reads them.
         """
         X = np.asarray(X, dtype=self.dtype)
         mode = "test" if y is None else "train"

@@ -91,6 +91,8 @@ class TwoLayerNet:
           samples.
         - grads: Dictionary mapping parameter names to gradients of those parameters
           with respect to the loss function; has the same keys as self.params.
+
+        loss leaves X and self.params as they were (train updates the weights).
         """
         W1, b1 = self.params["W1"], self.params["b1"]
         W2, b2 = self.params["W2"], self.params["b2"]
@@ -190,7 +192,8 @@ class TwoLayerNet:
           after each epoch (lr_schedule='step').
         - reg: Scalar giving regularization strength.
         - num_iters: Number of steps to take when optimizing.
-        - batch_size: Number of training examples to use per step.
+        - batch_size: Number of training examples to use per step, sampled with
+          replacement (so it may exceed the number of training examples).
         - verbose: boolean; if true print progress during optimization.
         - lr_schedule: 'step' (default, the course's): multiply the rate by
           learning_rate_decay after every epoch. 'linear': iteration t of num_iters

@@ -50,7 +50,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import expected, feedback, hidden, models, sandbox, session
+from . import expected, feedback, hidden, models, sandbox, secret, session
 from .config import ConfigError
 from .fsutil import UnsafeArchiveError, atomic_write_text, copy_tree_no_symlinks, safe_extract
 from .reference import Reference, is_junk
@@ -264,7 +264,8 @@ class Grader:
                     results.append(Result(spec.name, False, message))
                     continue
             tester = hidden.Tester(worker, package=self.package, reference_name=self.reference_name,
-                                   modules=self.modules, timeout=spec.timeout or self.timeout, todos=todos)
+                                   modules=self.modules, timeout=spec.timeout or self.timeout, todos=todos,
+                                   salt=secret.submission_salt(run.dir / "sub"), check=f"{spec.todo}::{spec.name}")
             results.append(self._run_check(spec, tester, function))
         if worker is not None:
             called |= worker.called

@@ -18,11 +18,19 @@ function and what was wrong; it never shows hidden inputs, expected values or th
 The contract is the student-facing one: checks test what the docstrings and public tests say, on more
 cases, never stricter in form. Values that differ from the documented shape only by leading axes of
 length 1 (a (1, D) running mean for a documented (D,)) pass.
+
+Random inputs come from `t.rng(n)`, never from a fixed seed: a generator seeded from the grading's salt (an
+HMAC of the graded code under the grader's secret, secret.py), the check's name and n. A submission cannot
+predict them, and a regrade of the same code draws the same ones. Only the course's own public check inputs
+(its linspace arrays and RandomState(231) draws) stay fixed. Tolerances must therefore hold for every draw
+(instructor/tools/measure_tolerances.py measures them over random salts).
 """
 
+import hashlib
 import importlib
 import importlib.util
 import math
+import secrets
 import sys
 import threading
 from dataclasses import dataclass
@@ -123,13 +131,27 @@ def _leading_ones_removed(shape, ndim):
 class Tester:
     """What a hidden check works with: the submission through a worker, the reference, expectations."""
 
-    def __init__(self, worker, *, package, reference_name, modules, timeout, todos=()):
+    def __init__(self, worker, *, package, reference_name, modules, timeout, todos=(), salt=None, check=""):
         self._worker = worker
+        # No salt (a Tester made outside a grading): fresh inputs every time, never predictable ones.
+        self._salt = bytes(salt) if salt is not None else secrets.token_bytes(32)
+        self._check = str(check)
         self._package = package
         self._modules = set(modules)
         self._timeout = timeout
         self._todos = tuple(todos)  # (todo id, module, qualified name) of the code TODOs
         self.ref = _Namespace(reference_name)
+
+    def _digest(self, kind, n):
+        return hashlib.sha256(b"\0".join((self._salt, self._check.encode("utf-8"), kind, str(int(n)).encode()))).digest()
+
+    def rng(self, n=0):
+        """The check's random generator number `n`: seeded from the grading's salt, the check's name and n."""
+        return np.random.default_rng(int.from_bytes(self._digest(b"rng", n)[:16], "little"))
+
+    def seed_value(self, n=0):
+        """Seed number `n` for the worker's np.random or a dropout_param (below 2**31), derived like rng(n)."""
+        return int.from_bytes(self._digest(b"seed", n)[:4], "little") & 0x7FFFFFFF
 
     # -- reaching the submission --------------------------------------------------------------
 

@@ -62,25 +62,105 @@ def close(out, expected, tol):
     return bool(np.all(np.isfinite(out))) and float(np.max(np.abs(out - expected), initial=0.0)) <= tol * scale
 
 
-def forward_cache(t, forward, args, ref_out, ref_cache, *, tol, accept=None):
-    """The cache handle a backward check gives the student's backward pass, and a note for its failures.
+def judge_backward(t, forward, args, ref_out, ref_cache, judge, *, tol, accept=None):
+    """Judge a backward pass on a cache that does not make another TODO's bug its own.
 
-    The student's own `forward` (kept as theirs with `uses=`) runs on `args`; when it raises or its output is
-    wrong (judged by `accept(out)`, by default: equal to `ref_out` up to `tol`), its cache cannot be trusted
-    and the reference forward's cache `ref_cache` goes to the worker instead, so the backward pass is judged
-    on its own. The note says which happened."""
+    `judge(cache, own_out)` calls the student's backward with the cache handle and compares its gradients with
+    the expected ones, raising CheckFailed (own_out: the student's forward output when its own cache is used,
+    else None). The student's own `forward` (kept as theirs with `uses=`) runs on `args` first:
+
+    - it returns the right output (judged by `accept(out)`, by default: equal to `ref_out` up to `tol`): its
+      own cache is used, whatever its layout (a tuple, a dict, an object);
+    - it raises: the reference forward's cache `ref_cache` is used, and the message says so;
+    - its output is wrong: its own cache first, then the reference's; the backward passes if either passes.
+      When both fail, the message says that the forward is wrong and the backward could not be judged apart
+      from it. So a forward bug costs the forward its points, not the backward it feeds.
+    """
     short = forward.rsplit(".", 1)[-1]
     try:
         out, cache = returned(t.call(forward, *copy.deepcopy(args), returns=("data", "handle")), ("out", "cache"), short)
     except (StudentError, BadReturn, CheckFailed) as exc:
-        why = f"your {short} failed: {exc}"
-    else:
-        good = accept(out) if accept is not None else close(out, ref_out, tol)
-        if good:
-            return cache, ""
-        why = f"your {short} returns no output (not implemented yet?)" if out is None else f"your {short}'s output is wrong"
-    note = f" [checked with the reference {short}'s cache, because {why}]"
-    return t.put(ref_cache), note[:600]
+        with noted(f" [checked with the reference {short}'s cache, because your {short} failed: {_short(exc)}]"):
+            judge(t.put(ref_cache), None)
+        return
+    good = accept(out) if accept is not None else close(out, ref_out, tol)
+    if good:
+        judge(cache, out)
+        return
+    try:
+        judge(cache, out)
+        return
+    except (StudentError, BadReturn, CheckFailed) as exc:
+        own = _short(exc)
+    try:
+        judge(t.put(ref_cache), None)
+        return
+    except (StudentError, BadReturn, CheckFailed) as exc:
+        theirs = _short(exc)
+    why = "returns no output (not implemented yet?)" if out is None else "returns a wrong output"
+    t.fail(f"your {short} {why}, so the backward pass could not be judged apart from it: with your {short}'s "
+           f"cache: {own}; with the reference {short}'s cache: {theirs}")
+
+
+def _short(exc, limit=280):
+    text = str(exc) if isinstance(exc, CheckFailed) else f"it {exc}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def call_unchanged(t, target, args, names, function, *, returns="data", may_change=None):
+    """Call `target` with its array and dict arguments kept in the worker, then check each is as it was.
+
+    `names` name the arguments in the messages (None: an argument the function may change, sent as it is);
+    `may_change` maps an argument's name to the dict keys the docstring lets the function write (batch norm's
+    running averages). Returns what the call returned."""
+    sent, kept = [], []
+    for name, value in zip(names, args):
+        if name is not None and isinstance(value, np.ndarray | dict):
+            handle = t.put(value)
+            sent.append(handle)
+            kept.append((name, value, handle))
+        else:
+            sent.append(value)
+    result = t.call(target, *sent, returns=returns)
+    for name, value, handle in kept:
+        after = t.get(handle)
+        free = set((may_change or {}).get(name, ()))
+        if not _same(after, value, free):
+            t.fail(f"{function} changed its argument {name}: it must leave its inputs as they were"
+                   + (f" (only {', '.join(sorted(free))} may be stored into it)" if free else ""))
+    return result
+
+
+def same_state(after, before):
+    """A bn_param dict after a call holds what it held before: the same keys, the same values (an array may come
+    back with leading axes of length 1 added or dropped, its values unchanged)."""
+    if not isinstance(after, dict) or set(after) != set(before):
+        return False
+    for key, value in before.items():
+        if isinstance(value, np.ndarray):
+            other = after[key]
+            if not (isinstance(other, np.ndarray) and other.size == value.size
+                    and np.array_equal(other.reshape(value.shape), value, equal_nan=True)):
+                return False
+        elif not _same(after[key], value):
+            return False
+    return True
+
+
+def _same(after, before, free=frozenset()):
+    if isinstance(before, np.ndarray):
+        return (isinstance(after, np.ndarray) and after.shape == before.shape and after.dtype == before.dtype
+                and bool(np.array_equal(after, before, equal_nan=True)))
+    if isinstance(before, dict):
+        if not isinstance(after, dict) or set(after) - free != set(before) - free:
+            return False
+        return all(_same(after[k], before[k]) for k in before if k not in free)
+    if isinstance(before, list | tuple):
+        return (isinstance(after, list | tuple) and len(after) == len(before)
+                and all(_same(a, b) for a, b in zip(after, before)))
+    if isinstance(before, int | float) and not isinstance(before, bool):
+        return isinstance(after, int | float) and not isinstance(after, bool) and after == before
+    return type(after) is type(before) and after == before
 
 
 def compare_grads(t, got, expected, names, function, case, tol, note=""):
@@ -90,6 +170,44 @@ def compare_grads(t, got, expected, names, function, case, tol, note=""):
     with noted(note):
         for name, g, e in zip(names, got, expected):
             t.expect_close(g, e, f"{function}: {name} ({case})", tol=tol)
+
+
+def backward_case(t, forward, backward, args, dout, names, case, tol_forward, tol_backward):
+    """The student's layers.`backward` on dout and a cache of layers.`forward` run on `args` (judged as
+    judge_backward says), against the reference's gradients."""
+    ref_out, ref_cache = getattr(t.ref.layers, forward)(*copy.deepcopy(args))
+    expected = getattr(t.ref.layers, backward)(dout, ref_cache)
+
+    def judge(cache, _):
+        compare_grads(t, t.call(f"layers.{backward}", dout, cache), expected, names, backward, case, tol_backward)
+
+    judge_backward(t, f"layers.{forward}", args, ref_out, ref_cache, judge, tol=tol_forward)
+
+
+def unchanged_forward(t, name, args, names, tol, may_change=None, valid=None):
+    """layers.`name` on `args` kept in the worker (call_unchanged): its arguments stay as they were, and its
+    output is right, the reference's up to tol (or, for a random output, `valid(out)` raises no CheckFailed),
+    so that an unimplemented stub, which changes nothing, does not pass."""
+    result = call_unchanged(t, f"layers.{name}", args, names, name, returns=("data", "handle"), may_change=may_change)
+    out, _ = returned(result, ("out", "cache"), name)
+    if valid is not None:
+        valid(out)
+        return
+    expected = getattr(t.ref.layers, name)(*copy.deepcopy(args))[0]
+    t.expect_close(out, expected, f"{name}: out (its arguments kept to be compared after the call)", tol=tol)
+
+
+def unchanged_backward(t, forward, backward, args, dout, names, tol_forward, tol_backward):
+    """layers.`backward` leaves dout as it was and returns the reference's gradients, on a cache of
+    layers.`forward` run on `args` (judged as judge_backward says)."""
+    ref_out, ref_cache = getattr(t.ref.layers, forward)(*copy.deepcopy(args))
+    expected = getattr(t.ref.layers, backward)(dout, ref_cache)
+
+    def judge(cache, _):
+        got = call_unchanged(t, f"layers.{backward}", (dout, cache), ("dout", "cache"), backward)
+        compare_grads(t, got, expected, names, backward, "dout kept to be compared after the call", tol_backward)
+
+    judge_backward(t, f"layers.{forward}", args, ref_out, ref_cache, judge, tol=tol_forward)
 
 
 def expect_grads(t, got, expected, function, case, tol, note=""):
@@ -180,3 +298,15 @@ def expect_gaussian(t, value, std, what, *, sigmas=6.0):
 def expect_constant(t, value, constant, what):
     if not isinstance(value, np.ndarray) or not np.all(value == constant):
         t.fail(f"{what} must be all {constant:g}s")
+
+
+def expect_gaussian_pooled(t, draws, std, what, *, sigmas=6.0):
+    """The arrays `draws` (one weight from several constructions) look drawn from N(0, std^2) together: small
+    layers get a tight test without assuming any order of draws. A construction that repeats an earlier one's
+    values exactly (an __init__ that seeds np.random itself) counts once."""
+    distinct = []
+    for draw in draws:
+        draw = np.asarray(draw, dtype=np.float64)
+        if not any(draw.shape == seen.shape and np.array_equal(draw, seen) for seen in distinct):
+            distinct.append(draw)
+    expect_gaussian(t, np.concatenate([d.ravel() for d in distinct]), std, what, sigmas=sigmas)

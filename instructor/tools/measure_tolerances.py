@@ -14,15 +14,23 @@ rounding) and far below what wrong code differs by. This script measures both:
 
 on inputs like the checks' (the course's check inputs, random shapes and scales, float64 and float32), and
 prints per TODO and dtype the largest honest difference, the smallest bug difference (each bug at its most
-visible case, as a check fails on its worst case) and the configured tolerance, with the margins. It exits 1
-when a tolerance is less than MARGIN times above the honest noise, or less than MARGIN times below the
-smallest float64 bug.
+visible case, as a check fails on its worst case) and the configured tolerance, with the margins.
 
-    python instructor/tools/measure_tolerances.py        # from the reference tree (the repository root)
+The checks draw their inputs afresh for every grading (Tester.rng), so a tolerance must hold for every draw:
+the random inputs here are drawn from several random salts (printed, to reproduce a run with --salt), the
+honest noise taken at its largest over all of them and each bug at its least visible salt. The script exits
+1 when a tolerance is less than MARGIN times above the honest noise, or less than MARGIN times below the
+smallest float64 bug, or when a TOL entry of the checks (a float32 one included) was not measured at all.
+
+    python instructor/tools/measure_tolerances.py                # 4 random salts
+    python instructor/tools/measure_tolerances.py --salts 10     # more draws
+    python instructor/tools/measure_tolerances.py --salt 1234    # one given salt, to reproduce a run
 """
 
+import argparse
 import copy
 import importlib.util
+import secrets
 import sys
 from pathlib import Path
 
@@ -43,6 +51,15 @@ MARGIN = 30.0
 # As _support.expect_grads: a model's gradients are measured on their own scale floored at this fraction of
 # the model's largest gradient (a float32 model's rounding noise is 1e9 times a float64 one's).
 GRAD_FLOOR = {F64: 1e-3, F32: 1e-1}
+
+
+# The salt the random cases of the current pass are drawn from (main sets it); case_rng(n) is the generator
+# of case family n under it, as Tester.rng(n) is a check's under a grading's salt.
+SALT = [0]
+
+
+def case_rng(n):
+    return np.random.default_rng([SALT[0], n])
 
 
 def diff(got, expected):
@@ -112,7 +129,7 @@ def rng_normal(rng, shape, dtype=F64, scale=1.0, shift=0.0):
 
 
 def affine_cases():
-    rng = np.random.default_rng(1)
+    rng = case_rng(1)
     x = np.linspace(-0.1, 0.5, num=240).reshape(2, 4, 5, 6)
     cases = [(x, np.linspace(-0.2, 0.3, num=360).reshape(120, 3), np.linspace(-0.3, 0.1, num=3))]
     for shape, M, dtype in (((1, 7), 3, F64), ((2, 3, 5), 6, F64), ((10, 2, 3), 5, F64), ((5, 3, 4), 7, F32),
@@ -177,7 +194,7 @@ def affine_backward_variants():
 
 def backward_rows(forward, variants, cases, douts=None):
     """Rows (variant, dtype, diff) of backward variants on the reference forward's cache."""
-    rng = np.random.default_rng(7)
+    rng = case_rng(7)
     rows = []
     for case in cases:
         out, cache = forward(*copy.deepcopy(case))
@@ -213,7 +230,7 @@ def measure_affine():
 
 
 def measure_relu():
-    rng = np.random.default_rng(2)
+    rng = case_rng(2)
     cases = [(np.linspace(-0.5, 0.5, num=12).reshape(3, 4),)]
     cases += [(rng_normal(rng, s, d),) for s, d in (((5,), F64), ((2, 3, 4), F64), ((10, 10), F64), ((4, 6), F32))]
 
@@ -261,7 +278,7 @@ def loss_cases():
     course = np.random.RandomState(231)
     x = 0.001 * course.randn(50, 10)
     cases = [(x, course.randint(10, size=50))]
-    rng = np.random.default_rng(3)
+    rng = case_rng(3)
     for N, C, scale, dtype in ((1, 4, 1.0, F64), (6, 2, 0.5, F64), (20, 7, 3.0, F64), (25, 10, 5.0, F64),
                                (9, 5, 1.0, F32), (7, 4, 1.0, F32)):
         cases.append((rng_normal(rng, (N, C), dtype, scale), rng.integers(0, C, size=N)))
@@ -382,7 +399,7 @@ def bn_cases():
     cases = [(a, np.array([1.0, 2.0, 3.0]), np.array([11.0, 12.0, 13.0]))]
     course = np.random.RandomState(231)
     cases.append((5 * course.randn(4, 5) + 12, course.randn(5), course.randn(5)))
-    rng = np.random.default_rng(4)
+    rng = case_rng(4)
     for (N, D), dtype, scale, shift in ((((3, 3), F64, 2, -1)), ((7, 1), F64, 2, -1), ((50, 20), F64, 2, -1),
                                         ((16, 9), F64, 3, 2), ((9, 4), F32, 3, 5), ((12, 6), F32, 4, 3)):
         cases.append((rng_normal(rng, (N, D), dtype, scale, shift), rng_normal(rng, (D,), dtype),
@@ -510,7 +527,7 @@ def measure_layernorm():
     cases = [(x, np.arange(1.0, 8.0), np.arange(7.0), {})]
     course = np.random.RandomState(231)
     cases.append((5 * course.randn(4, 5) + 12, course.randn(5), course.randn(5), {}))
-    rng = np.random.default_rng(5)
+    rng = case_rng(5)
     for (N, D), dtype in (((1, 6), F64), ((3, 4), F64), ((20, 40), F64), ((5, 8), F32), ((6, 9), F32)):
         cases.append((rng_normal(rng, (N, D), dtype, 2, 1), rng_normal(rng, (D,), dtype), rng_normal(rng, (D,), dtype), {}))
 
@@ -575,7 +592,7 @@ def measure_layernorm():
 
 def measure_dropout():
     """Kept values x * (mask / p) against x / p written other ways; bugs that drop or scale wrongly."""
-    rng = np.random.default_rng(6)
+    rng = case_rng(6)
     rows_ok, rows_bug = [], []
     for shape, dtype, p in (((10, 10), F64, 0.2), ((3, 4, 5), F64, 0.7), ((6, 7), F32, 0.4), ((500, 50), F64, 0.5)):
         x = rng_normal(rng, shape, dtype, shift=3)
@@ -605,7 +622,7 @@ def conv_cases():
     cases = [(np.linspace(-0.1, 0.5, num=np.prod(x_shape)).reshape(x_shape),
               np.linspace(-0.2, 0.3, num=np.prod(w_shape)).reshape(w_shape), np.linspace(-0.1, 0.2, num=3),
               {"stride": 2, "pad": 1})]
-    rng = np.random.default_rng(8)
+    rng = case_rng(8)
     for dtype in (F64, F32):
         for x_shape, w_shape, stride, pad in CONV_GEOMETRIES if dtype == F64 else CONV_GEOMETRIES[:2]:
             cases.append((rng_normal(rng, x_shape, dtype), rng_normal(rng, w_shape, dtype),
@@ -741,7 +758,7 @@ def pool_cases():
     cases = [(np.linspace(-0.3, 0.4, num=np.prod(x_shape)).reshape(x_shape),
               {"pool_width": 2, "pool_height": 2, "stride": 2}),
              (np.arange(25.0).reshape(1, 1, 5, 5), {"pool_height": 3, "pool_width": 3, "stride": 2})]
-    rng = np.random.default_rng(9)
+    rng = case_rng(9)
     for dtype in (F64, F32):
         for shape, ph, pw, s in POOLS:
             cases.append((rng_normal(rng, shape, dtype), {"pool_height": ph, "pool_width": pw, "stride": s}))
@@ -846,7 +863,7 @@ def spatial_cases():
     course = np.random.RandomState(231)
     x = 5 * course.randn(2, 3, 4, 5) + 12
     cases.append((x, course.randn(3), course.randn(3)))
-    rng = np.random.default_rng(10)
+    rng = case_rng(10)
     for shape, dtype in (((1, 2, 3, 3), F64), ((5, 4, 2, 3), F64), ((3, 1, 4, 4), F64), ((2, 3, 3, 4), F32),
                          ((3, 4, 5, 2), F32)):
         cases.append((rng_normal(rng, shape, dtype, 2, 1), rng_normal(rng, shape[1:2], dtype),
@@ -915,7 +932,7 @@ def gn_cases():
     course = np.random.RandomState(231)
     x = 5 * course.randn(2, 6, 4, 5) + 12
     cases.append((x, course.randn(1, 6, 1, 1), course.randn(1, 6, 1, 1), 2))
-    rng = np.random.default_rng(11)
+    rng = case_rng(11)
     for shape, G, dtype in (((2, 6, 3, 3), 1, F64), ((2, 6, 3, 3), 6, F64), ((1, 8, 2, 5), 4, F64),
                             ((2, 6, 3, 4), 3, F32)):
         C = shape[1]
@@ -1041,6 +1058,11 @@ OPTIM_CONFIGS = {
 }
 
 
+def optim_gradient(rng, shape, dtype):
+    """As the checks' optim.gradient: entries with |dw| >= 0.5 (see there why)."""
+    return (rng.choice([-1.0, 1.0], size=shape) * (0.5 + np.abs(rng.standard_normal(shape)))).astype(dtype)
+
+
 def optim_runs(name, variants, seed=12):
     """Rows of each variant against the reference over the checks' configurations, each step fed the config
     the last one returned."""
@@ -1048,13 +1070,13 @@ def optim_runs(name, variants, seed=12):
     rows = []
     for variant in variants:
         for config0, steps, dtype in OPTIM_CONFIGS[name]:
-            rng = np.random.default_rng(seed)
+            rng = case_rng(seed)
             w, dw = _linspace_w_dw() if steps == 1 else (rng_normal(rng, (3, 4), dtype), None)
             w_ref, w_var = w.copy(), w.copy()
             c_ref, c_var = copy.deepcopy(config0) or {}, copy.deepcopy(config0) or {}
             worst = 0.0
             for _ in range(steps):
-                step_dw = dw if dw is not None else rng_normal(rng, (3, 4), dtype)
+                step_dw = dw if dw is not None else optim_gradient(rng, (3, 4), dtype)
                 w_ref, c_ref = rule(w_ref, step_dw, c_ref)
                 w_var, c_var = variant(w_var, step_dw, c_var)
                 worst = max(worst, diff(w_var, w_ref))
@@ -1251,7 +1273,7 @@ def _randomise(model, rng, scale):
 
 
 def measure_a1():
-    rng = np.random.default_rng(13)
+    rng = case_rng(13)
     cases = []
     for N, D, H, C, reg in ((5, 4, 10, 3, 0.05), (1, 6, 5, 3, 0.1), (8, 3, 12, 2, 0.0), (30, 20, 16, 10, 1e-3)):
         net = _randomise(neural_net.TwoLayerNet(D, H, C, std=0.5), rng, 0.5)
@@ -1341,7 +1363,7 @@ def fcn_no_dropout_in_backward(model, X, y=None):
 
 
 def measure_fc_net():
-    rng = np.random.default_rng(14)
+    rng = case_rng(14)
     cases = []
     for normalization, keep, reg, dtype in ((None, 1, 0.0, F64), (None, 0.6, 0.7, F64), ("batchnorm", 1, 0.7, F64),
                                             ("batchnorm", 0.6, 0.0, F64), ("layernorm", 0.6, 0.7, F64),
@@ -1404,7 +1426,7 @@ def cnn_no_half(model, X, y=None):
 
 
 def measure_cnn():
-    rng = np.random.default_rng(15)
+    rng = case_rng(15)
     cases = []
     for input_dim, F, size, hidden, reg, N, dtype, scale in (((3, 6, 6), 3, 3, 7, 0.5, 2, F64, 0.3),
                                                              ((2, 8, 10), 4, 5, 6, 0.05, 4, F64, 0.2),
@@ -1421,54 +1443,181 @@ def measure_cnn():
                     model_rows(reference, [cnn_no_reg_grad, cnn_no_half], cases))}
 
 
+def convnet_explicit_layers(model, X, y=None):
+    """Honest: ConvNet.loss with every layer called on its own (no sandwiches), batchnorm_backward for the
+    hidden layers' batch norm and the penalty summed per layer in float64."""
+    from cs231n.fast_layers import conv_backward_fast, conv_forward_fast, max_pool_backward_fast
+
+    mode = "test" if y is None else "train"
+    for param in [model.dropout_param, *model.bn_params]:
+        if param:
+            param["mode"] = mode
+    p, out, caches = model.params, np.asarray(X, dtype=model.dtype), []
+    for i, (kind, pool) in enumerate(model.layers, start=1):
+        last, norm = i == model.num_layers, model.normalization is not None and i < model.num_layers
+        steps = []
+        if kind == "conv" and not last:
+            out, c = conv_forward_fast(out, p[f"W{i}"], p[f"b{i}"], model.conv_param)
+            steps.append(("conv", c))
+            if norm:
+                out, c = L.spatial_batchnorm_forward(out, p[f"gamma{i}"], p[f"beta{i}"], model.bn_params[i - 1])
+                steps.append(("sbn", c))
+        else:
+            out, c = L.affine_forward(out, p[f"W{i}"], p[f"b{i}"])
+            steps.append(("affine", c))
+            if norm:
+                out, c = L.batchnorm_forward(out, p[f"gamma{i}"], p[f"beta{i}"], model.bn_params[i - 1])
+                steps.append(("bn", c))
+        if not last:
+            out, c = L.relu_forward(out)
+            steps.append(("relu", c))
+            if kind == "conv" and pool:
+                out, c = max_pool_forward_fast(out, cnn.POOL_PARAM)
+                steps.append(("pool", c))
+            if kind == "affine" and model.use_dropout:
+                out, c = L.dropout_forward(out, model.dropout_param)
+                steps.append(("dropout", c))
+        caches.append(steps)
+    if y is None:
+        return out
+    loss, d = L.softmax_loss(out, y)
+    grads = {}
+    backward = {"conv": conv_backward_fast, "sbn": L.spatial_batchnorm_backward, "affine": L.affine_backward,
+                "bn": L.batchnorm_backward, "relu": L.relu_backward, "pool": max_pool_backward_fast,
+                "dropout": L.dropout_backward}
+    for i in range(model.num_layers, 0, -1):
+        for kind, c in reversed(caches[i - 1]):
+            result = backward[kind](d, c)
+            if kind in ("conv", "affine"):
+                d, grads[f"W{i}"], grads[f"b{i}"] = result
+            elif kind in ("sbn", "bn"):
+                d, grads[f"gamma{i}"], grads[f"beta{i}"] = result
+            else:
+                d = result
+    for i in range(1, model.num_layers + 1):
+        W = p[f"W{i}"]
+        loss += 0.5 * model.reg * float(np.sum(W.astype(F64) ** 2))
+        grads[f"W{i}"] = grads[f"W{i}"] + model.reg * W
+    return loss, grads
+
+
+def convnet_no_reg_grad(model, X, y=None):
+    if y is None or not model.reg:
+        return None
+    loss, grads = cnn.ConvNet.loss(model, X, y)
+    return loss, {k: (g - model.reg * model.params[k] if k.startswith("W") else g) for k, g in grads.items()}
+
+
+def convnet_last_layer_unregularised(model, X, y=None):
+    if y is None or not model.reg:
+        return None
+    loss, grads = cnn.ConvNet.loss(model, X, y)
+    W = model.params[f"W{model.num_layers}"]
+    return loss - 0.5 * model.reg * float(np.sum(W * W)), {**grads, f"W{model.num_layers}": grads[f"W{model.num_layers}"] - model.reg * W}
+
+
+def measure_convnet():
+    rng = case_rng(16)
+    cases = []
+    for input_dim, stages, hidden, norm, keep, reg, dtype, scale in (
+            ((2, 8, 8), ((3,), (4, 2)), (5,), None, 1, 0.3, F64, 0.3),
+            ((2, 8, 8), ((3,), (4,)), (5,), "batchnorm", 0.6, 0.1, F64, 0.3),
+            ((1, 6, 10), ((2, 3),), (4, 3), "batchnorm", 1, 0.0, F64, 0.3),
+            ((1, 12, 12), ((8,), (8,)), (16,), "batchnorm", 1, 0.01, F32, 0.05)):
+        model = _randomise(cnn.ConvNet(input_dim=input_dim, stages=stages, hidden_dims=hidden, num_classes=4,
+                                       normalization=norm, dropout_keep_ratio=keep, reg=reg, dtype=dtype,
+                                       weight_scale=scale, seed=5), rng, scale)
+        X = rng_normal(rng, (3, *input_dim)).astype(dtype)
+        cases += [(model, X, rng.integers(0, 4, size=3), {}), (model, X, None, {})]
+
+    def reference(model, X, y):
+        return cnn.ConvNet.loss(model, X, y)
+
+    return {"convnet": (model_rows(reference, [convnet_explicit_layers], cases),
+                        model_rows(reference, [convnet_no_reg_grad, convnet_last_layer_unregularised], cases))}
+
+
 # -- report -------------------------------------------------------------------------------------------------------
 
 
 def configured_tolerances():
-    """{name: (tol f64, tol f32)} of every hidden check module's TOL table."""
-    found = {}
-    for path in sorted((REPO / "instructor/hidden_tests").glob("*.py")):
-        if path.name.startswith("_"):
-            continue
-        spec = importlib.util.spec_from_file_location(f"_measure_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        found.update(getattr(module, "TOL", {}))
-    return found
+    """{name: (tol f64, tol f32)} of every hidden check module's TOL table (None: no check of that dtype)."""
+    folder = REPO / "instructor/hidden_tests"
+    # The check modules import their shared helpers as `_support`, which the grader loads first.
+    sys.path.insert(0, str(folder))
+    try:
+        found = {}
+        for path in sorted(folder.glob("*.py")):
+            if path.name.startswith("_"):
+                continue
+            spec = importlib.util.spec_from_file_location(f"_measure_{path.stem}", path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            found.update(getattr(module, "TOL", {}))
+        return found
+    finally:
+        sys.path.remove(str(folder))
 
 
 ALIASES = {"max_pool_forward_naive": "max_pool", "max_pool_backward_naive": "max_pool",
            "batchnorm_backward_alt": "batchnorm_backward"}
+MEASURES = (measure_affine, measure_relu, measure_losses, measure_batchnorm, measure_layernorm, measure_dropout,
+            measure_conv, measure_pool, measure_spatial, measure_optim, measure_a1, measure_fc_net, measure_cnn,
+            measure_convnet)
 
 
-def main():
+def measure_all(salts):
+    """{TOL name: (honest rows, bug rows)} over every salt; a row is (variant, dtype, difference, salt)."""
     measured = {}
-    for measure in (measure_affine, measure_relu, measure_losses, measure_batchnorm, measure_layernorm, measure_dropout,
-                    measure_conv, measure_pool, measure_spatial, measure_optim, measure_a1, measure_fc_net, measure_cnn):
-        measured.update(measure())
-    tolerances = configured_tolerances()
+    for salt in salts:
+        SALT[0] = salt
+        for measure in MEASURES:
+            for name, (ok_rows, bug_rows) in measure().items():
+                ok, bug = measured.setdefault(ALIASES.get(name, name), ([], []))
+                ok.extend((*row, salt) for row in ok_rows)
+                bug.extend((*row, salt) for row in bug_rows)
+    return measured
+
+
+def _smallest_bug(bug_rows, dtype):
+    """(bug, difference) of the bug least visible: per bug and salt its worst case (a check fails on its worst
+    case), then the smallest of those over bugs and salts (a bug must be caught at every grading)."""
+    per_draw = {}
+    for variant, d, value, salt in bug_rows:
+        if d == dtype:
+            per_draw[(variant, salt)] = max(per_draw.get((variant, salt), 0.0), value)
+    if not per_draw:
+        return "-", np.inf
+    (variant, _), value = min(per_draw.items(), key=lambda kv: kv[1])
+    return variant, value
+
+
+def report(measured, tolerances):
+    """Print the table; return the problems found."""
     print(f"{'function':28} {'dtype':8} {'honest max':>11} {'(variant)':28} {'bug min':>9} {'(bug)':28} "
           f"{'tolerance':>9}  margins")
     problems = []
+    for name in sorted(set(tolerances) - set(measured)):
+        problems.append(f"{name}: a TOL entry that nothing measured")
     for name, (ok_rows, bug_rows) in measured.items():
-        tol_pair = tolerances.get(ALIASES.get(name, name))
+        tol_pair = tolerances.get(name)
         if tol_pair is None:
             problems.append(f"{name}: no tolerance configured")
             continue
         for i, dtype in enumerate((F64, F32)):
             ok = [r for r in ok_rows if r[1] == dtype]
+            tol = tol_pair[i]
+            if tol is None:
+                if ok:
+                    problems.append(f"{name} {np.dtype(dtype).name}: measured, but TOL has no tolerance for it")
+                continue
             if not ok:
+                problems.append(f"{name} {np.dtype(dtype).name}: a tolerance that nothing measured")
                 continue
             worst = max(ok, key=lambda r: r[2])
-            # A bug is caught when its worst case exceeds the tolerance: per bug, take its largest difference.
-            per_bug = {}
-            for variant, d, value in bug_rows:
-                if d == dtype:
-                    per_bug[variant] = max(per_bug.get(variant, 0.0), value)
-            smallest = min(per_bug.items(), key=lambda kv: kv[1]) if per_bug else ("-", np.inf)
-            tol = tol_pair[i]
+            bug, smallest = _smallest_bug(bug_rows, dtype)
             above = tol / max(worst[2], 1e-17)
-            below = smallest[1] / tol
+            below = smallest / tol
             flags = []
             if above < MARGIN:
                 flags.append("TOO CLOSE TO NOISE")
@@ -1476,8 +1625,19 @@ def main():
                 flags.append("TOO CLOSE TO A BUG")
             if flags:
                 problems.append(f"{name} {np.dtype(dtype).name}: {', '.join(flags)}")
-            print(f"{name:28} {np.dtype(dtype).name:8} {worst[2]:11.1e} {worst[0][:28]:28} {smallest[1]:9.1e} "
-                  f"{smallest[0][:28]:28} {tol:9.0e}  x{above:.0e} above, x{below:.0e} below {' '.join(flags)}")
+            print(f"{name:28} {np.dtype(dtype).name:8} {worst[2]:11.1e} {worst[0][:28]:28} {smallest:9.1e} "
+                  f"{bug[:28]:28} {tol:9.0e}  x{above:.0e} above, x{below:.0e} below {' '.join(flags)}")
+    return problems
+
+
+def main(argv=()):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--salts", type=int, default=4, help="how many random salts to draw the cases from")
+    parser.add_argument("--salt", type=int, action="append", help="a given salt (repeatable), to reproduce a run")
+    args = parser.parse_args(list(argv))
+    salts = args.salt or [secrets.randbits(63) for _ in range(args.salts)]
+    print(f"salts: {' '.join(str(s) for s in salts)}")
+    problems = report(measure_all(salts), configured_tolerances())
     for problem in problems:
         print(f"PROBLEM: {problem}")
     print("tolerances: OK" if not problems else f"tolerances: {len(problems)} problem(s)")
@@ -1485,4 +1645,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
