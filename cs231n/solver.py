@@ -294,8 +294,14 @@ class Solver:
         missing = [p for p in self.model.params if p not in grads]
         if missing:
             self._bad_output(f"returned grads without {', '.join(map(repr, missing))} (one per key of params)")
+        grads = dict(grads)
         for p, w in self.model.params.items():
-            if np.shape(grads[p]) != np.shape(w):
+            shape = np.shape(grads[p])
+            # Extra leading axes of length 1 (a (1, D) dgamma for a (D,) gamma) are the documented shape too.
+            extra = len(shape) - np.ndim(w)
+            if extra >= 0 and shape[extra:] == np.shape(w) and all(n == 1 for n in shape[:extra]):
+                grads[p] = np.reshape(grads[p], np.shape(w))
+            else:
                 self._bad_output(f"returned grads[{p!r}] of {_describe(grads[p])} for a parameter of shape {w.shape}")
         return float(loss), grads
 

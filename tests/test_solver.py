@@ -384,6 +384,16 @@ def test_wrong_training_loss_output_names_the_method(out, message):
     assert "\n" not in str(info.value)
 
 
+def test_gradients_with_extra_leading_axes_of_length_1_train_their_parameters():
+    # A (1, D) gradient for a (D,) parameter is the documented shape (the layers may return (1, D) dgamma).
+    grads = {"W": np.ones((1, 4, 3)), "b": np.ones((1, 3))}
+    solver = _solver(model=_Stub(train_out=(0.5, grads), test_out=np.zeros((10, 3))),
+                     update_rule="sgd", optim_config={"learning_rate": 0.1}, num_epochs=1)
+    solver._step()
+    assert solver.model.params["W"].shape == (4, 3) and solver.model.params["b"].shape == (3,)
+    assert np.allclose(solver.model.params["b"], -0.1)
+
+
 @pytest.mark.parametrize("scores, what", [
     (None, "None"), (np.zeros(10), r"shape \(10,\)"), (np.zeros((3, 3)), r"shape \(3, 3\)"),
 ])
