@@ -484,8 +484,9 @@ class Grader:
     # -- the whole grade ------------------------------------------------------------------------------
 
     def _private_paths(self):
+        """What a worker uid must not read: the config, the hidden checks, the reference, the grader's secret."""
         return [self.ref.root / self.cfg.path.relative_to(self.ref.root), self.ref.root / self.cfg.hidden_tests,
-                self.ref.package_dir]
+                self.ref.package_dir, secret.secret_path()]
 
     def check_submission(self, submission):
         """{todo id: [Result]} and notes for one submission (zip or folder). Raises on an unusable one."""
