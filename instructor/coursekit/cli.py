@@ -50,6 +50,9 @@ def build_parser():
     p.add_argument("--jobs", type=int, default=2, help="TODO workers run at once (default: 2)")
     p.add_argument("--base", help=argparse.SUPPRESS)
     p.add_argument("--test-timeout", type=float, help="seconds per call into the submission (default: from the config)")
+    p.add_argument("--todos", action="append", metavar="TODO_ID",
+                   help="regrade only this TODO (repeatable); the others come from --previous")
+    p.add_argument("--previous", help="the results.json a --todos regrade completes")
 
     p = sub.add_parser("grade-batch", help="grade every submission in a folder (resumable); CSV of scores and a report")
     _common(p)
@@ -106,7 +109,7 @@ def main(argv=None):
                               notebooks=args.notebooks, isolation=args.isolation,
                               require_isolation=args.require_isolation, jobs=args.jobs, base=args.base,
                               test_timeout=args.test_timeout, worker_python=args.worker_python,
-                              worker_uid_base=args.worker_uid_base)
+                              worker_uid_base=args.worker_uid_base, todos=args.todos, previous=args.previous)
         if args.command == "grade-batch":
             from . import grade_batch
 

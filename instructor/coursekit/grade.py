@@ -48,13 +48,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import expected, feedback, hidden, models, sandbox, session
+from . import container, expected, feedback, hidden, models, regrade, sandbox, session
 from .config import ConfigError
 from .fsutil import UnsafeArchiveError, atomic_write_text, copy_tree_no_symlinks, safe_extract
 from .reference import Reference, is_junk
 from .release import build_kit
-
-MAX_OUTPUT_PER_TODO = 6000
+from .results import Check, Results, TodoResult
 
 
 @dataclass
@@ -62,6 +61,9 @@ class Result:
     name: str
     passed: bool
     message: str = ""
+    # The message says nothing of the check's inputs (the submission did not load, the check did not run):
+    # shown like a public check's (results.py).
+    public: bool = False
 
 
 def build_base(ref, assignment, dest):
@@ -108,6 +110,8 @@ class Grader:
             __import__(f"{self.reference_name}.{module.partition('.')[2]}")
         self.modules = ref.package_modules()
         self.checks = self._load_checks()
+        self.public = {(s.todo, s.name) for s in self.checks if s.public}
+        self.fingerprints = regrade.fingerprints(ref, assignment)
         self.data = models.DataCache(self.reference_name)
         self._own_base = base is None
         self.base_notes = []
@@ -189,11 +193,13 @@ class Grader:
 
     # -- code TODOs ---------------------------------------------------------------------------------
 
-    def groups(self):
-        """{(TODO id, uses): [CheckSpec]}: the checks of each TODO, by the TODOs they keep as the student's."""
+    def groups(self, only=None):
+        """{(TODO id, uses): [CheckSpec]}: the checks of each TODO (of `only`, when given), by the TODOs they keep
+        as the student's."""
         groups = {}
         for spec in self.checks:
-            groups.setdefault((spec.todo, spec.uses), []).append(spec)
+            if only is None or spec.todo in only:
+                groups.setdefault((spec.todo, spec.uses), []).append(spec)
         return groups
 
     @functools.cached_property
@@ -247,7 +253,7 @@ class Grader:
         for spec in specs:
             if time.monotonic() > deadline:
                 results.append(Result(spec.name, False, f"not run: the checks of this submission used up their "
-                                                        f"{self.limits.grade_timeout} s (code that ran too long)"))
+                                                        f"{self.limits.grade_timeout} s (code that ran too long)", True))
                 continue
             if worker is None or worker.dead:
                 if worker is not None:
@@ -257,7 +263,7 @@ class Grader:
                     with lock:
                         notes.extend(m for m in message.splitlines() if m not in notes)
                 if worker is None:
-                    results.append(Result(spec.name, False, message))
+                    results.append(Result(spec.name, False, message, True))
                     continue
             tester = hidden.Tester(worker, package=self.package, reference_name=self.reference_name,
                                    modules=self.modules, timeout=spec.timeout or self.timeout, todos=todos)
@@ -341,7 +347,7 @@ class Grader:
         allowed = set().union(*(self.expected[t] for t in student))
         return set(called) - allowed - student
 
-    def _check_code(self, run, notes):
+    def _check_code(self, run, notes, only=None):
         """{TODO id: [Result]} of the code TODOs.
 
         A TODO that fails is checked once more with the student's own code for the TODOs around it that pass all
@@ -349,7 +355,7 @@ class Grader:
         `loss` reading a flag its own `__init__` sets is right with that `__init__`, and a student's own working
         code cannot bring it the reference's answers. A TODO around it that fails costs only its own points."""
         deadline = time.monotonic() + self.limits.grade_timeout
-        first = self._settle(run, self.groups(), notes, deadline)
+        first = self._settle(run, self.groups(only), notes, deadline)
         passes = {}
         for (todo_id, _), (_, results, _) in first.items():
             passes[todo_id] = passes.get(todo_id, True) and all(r.passed for r in results)
@@ -360,9 +366,9 @@ class Grader:
             helpers = {t for t in self._siblings(key[0]) | set(called) if passes.get(t)} - {key[0], *key[1]}
             if helpers:
                 retry[origin] = (key[0], tuple(sorted({*key[1], *helpers})))
-        groups = self.groups()
+        groups = self.groups(only)
         second = self._settle(run, {new: groups[origin] for origin, new in retry.items()}, notes, deadline) if retry else {}
-        by_todo = {t.id: [] for t in self.code_todos}
+        by_todo = {t.id: [] for t in self.code_todos if only is None or t.id in only}
         for origin, (_, results, _) in first.items():
             if origin in retry:
                 _, better, _ = second[retry[origin]]
@@ -386,12 +392,11 @@ class Grader:
 
     # -- notebooks ----------------------------------------------------------------------------------
 
-    def _check_models(self, sub_root):
+    def _check_models(self, sub_root, only=None):
         by_todo = {}
         for todo in self.todos:
-            if todo.is_notebook:
-                by_todo[todo.id] = [models.Result(r.name, r.passed, r.message) for r in
-                                    models.grade_model(todo, sub_root, self.reference_name, self.data)]
+            if todo.is_notebook and (only is None or todo.id in only):
+                by_todo[todo.id] = models.grade_model(todo, sub_root, self.reference_name, self.data)
         return by_todo
 
     def _cell_notes(self, sub_root):
@@ -456,8 +461,9 @@ class Grader:
         return [self.ref.root / self.cfg.path.relative_to(self.ref.root), self.ref.root / self.cfg.hidden_tests,
                 self.ref.package_dir]
 
-    def check_submission(self, submission):
-        """{todo id: [Result]} and notes for one submission (zip or folder). Raises on an unusable one."""
+    def check_submission(self, submission, only=None):
+        """{todo id: [Result]} and notes for one submission (zip or folder), of the TODOs of `only` (default: all).
+        Raises on an unusable one."""
         notes = []
         with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as tmp:
             unpacked = Path(tmp) / "unpacked"
@@ -487,60 +493,58 @@ class Grader:
                     if self.notebooks:
                         (run.dir / "nb").mkdir()
                     run.seal()
-                    by_todo = self._check_code(run, notes)
+                    by_todo = self._check_code(run, notes, only)
                     if self.notebooks:
                         notes.append(self._rerun_notebooks(run, sub_root)[0])
                 finally:
                     run.close()
-            by_todo.update(self._check_models(sub_root))
+            by_todo.update(self._check_models(sub_root, only))
             notes += self._cell_notes(sub_root)
         return by_todo, notes
 
-    def _test_entry(self, todo, results):
-        passed = sum(r.passed for r in results)
-        score = round(todo.points * passed / len(results), 2) if results else 0.0
-        lines = [f"{passed}/{len(results)} checks passed"]
-        lines += [f"{'✓' if r.passed else '✗'} {r.name}" + ("" if r.passed else f": {r.message}") for r in results]
-        output = feedback.clean_lines("\n".join(lines))
-        if len(output) > MAX_OUTPUT_PER_TODO:
-            output = output[:MAX_OUTPUT_PER_TODO] + "\n[... cut ...]"
-        return {
-            "name": _friendly(todo),
-            "score": score,
-            "max_score": todo.points,
-            "status": "passed" if results and passed == len(results) else "failed",
-            "output": output,
-            "visibility": "visible",
-        }
+    def todo_result(self, todo, checks):
+        """The TodoResult of `todo` from its check results (grade.Result or models.Result)."""
+        found = [Check(r.name, r.passed, r.message,
+                       todo.is_notebook or getattr(r, "public", False) or (todo.id, r.name) in self.public) for r in checks]
+        measured = next((r.measured for r in checks if getattr(r, "measured", None)), None)
+        return TodoResult(todo.id, todo.points, found, todo.visibility, self.fingerprints[todo.id], measured)
 
-    def grade(self, submission):
-        """Grade one submission; return the results.json dict. Never raises for a bad or hostile submission."""
+    def leaderboard(self, todos):
+        """Gradescope leaderboard entries of the model grading.toml's [leaderboard] names, as the grader measured
+        it (never a number the notebook printed); [] when it is off, not in this assignment or not measured."""
+        found = next((t for t in todos if t.id == self.cfg.leaderboard), None)
+        if found is None or not found.measured:
+            return []
+        m = found.measured
+        return [{"name": "Accuracy", "value": round(m["accuracy"], 4)},
+                {"name": "Parameters", "value": m["parameters"], "order": "asc"},
+                {"name": "Dataset", "value": f"{m['dataset']} ({m['split']})"}]
+
+    def grade_results(self, submission, only=None):
+        """Grade one submission (its TODOs of `only`, default all); a Results. Never raises for a bad or hostile
+        submission."""
         start = time.monotonic()
         notes = list(self.base_notes)
+        todos = [t for t in self.todos if only is None or t.id in only]
         try:
-            by_todo, more = self.check_submission(submission)
+            by_todo, more = self.check_submission(submission, only)
             notes += more
         except (UnsafeArchiveError, FileNotFoundError, zipfile.BadZipFile) as exc:
             notes.append(f"submission rejected: {exc}")
-            by_todo = {t.id: [Result("submission", False, f"not graded: {exc}")] for t in self.todos}
+            by_todo = {t.id: [Result("submission", False, f"not graded: {exc}", True)] for t in todos}
         except sandbox.IsolationError:
             raise
         except Exception as exc:  # noqa: BLE001 - the grader must still write a results.json, whatever broke
             print(f"coursekit grade: grader error:\n{traceback.format_exc()}", file=sys.stderr)
             notes.append(f"grader error ({type(exc).__name__}): nothing was graded; tell your instructor")
-            by_todo = {t.id: [Result("grader", False, "not graded because of a grader error")] for t in self.todos}
-        tests = [self._test_entry(t, by_todo.get(t.id, [])) for t in self.todos]
-        score = round(sum(t["score"] for t in tests), 2)
-        max_score = sum(t["max_score"] for t in tests)
-        summary = [f"{self.assignment}: {score:g} / {max_score:g} points", self.iso.describe(), *notes]
-        return {
-            "score": score,
-            "execution_time": round(time.monotonic() - start, 1),
-            "output": feedback.clean_lines("\n".join(summary)),
-            "visibility": "visible",
-            "stdout_visibility": "hidden",
-            "tests": tests,
-        }
+            by_todo = {t.id: [Result("grader", False, "not graded because of a grader error", True)] for t in todos}
+        graded = [self.todo_result(t, by_todo.get(t.id, [])) for t in todos]
+        return Results(graded, self.assignment, [self.iso.describe(), *notes], time.monotonic() - start,
+                       self.leaderboard(graded), show_total=self.cfg.visibility.show_total)
+
+    def grade(self, submission):
+        """Grade one submission; return the results.json dict. Never raises for a bad or hostile submission."""
+        return self.grade_results(submission).to_gradescope()
 
 
 def _module_of(path):
@@ -606,30 +610,45 @@ def detect_assignment(cfg, submission):
     raise ValueError(f"cannot tell which assignment {Path(submission).name} is for; pass --assignment")
 
 
-def _failed_results(message):
-    return {"score": 0.0, "execution_time": 0.0, "output": message, "visibility": "visible",
-            "stdout_visibility": "hidden", "tests": []}
-
-
 def main(*, submission, results="results.json", root=None, config=None, assignment=None, notebooks=False,
          isolation="auto", require_isolation=False, jobs=2, base=None, test_timeout=None, worker_python=None,
-         worker_uid_base=sandbox.DEFAULT_UID_BASE):
+         worker_uid_base=sandbox.DEFAULT_UID_BASE, todos=None, previous=None):
+    """`todos`: grade only these TODO ids and take the others from the results.json `previous` (a regrade)."""
     results_path = Path(results)
     try:
         ref = Reference(root, config)
         assignment = assignment or detect_assignment(ref.config, submission)
+        small = container.too_small(ref.config, assignment, notebooks)
+        if small:
+            write_results(results_path, Results.failed(small).to_gradescope())
+            print(f"coursekit grade: error: {small}", file=sys.stderr)
+            return 2
+        old = _previous(previous, todos)
         with Grader(ref, assignment, notebooks=notebooks, isolation=isolation, require_isolation=require_isolation,
                     jobs=jobs, base=base, test_timeout=test_timeout, worker_python=worker_python,
                     worker_uid_base=worker_uid_base) as grader:
-            outcome = grader.grade(submission)
+            outcome = grader.grade_results(submission, only=set(todos) if todos else None)
+            if old is not None:
+                regrade.merge(outcome, old, ref.config, assignment, grader.fingerprints)
+                outcome.leaderboard = grader.leaderboard(outcome.todos)
     except Exception as exc:  # noqa: BLE001 - a config, set-up or isolation error: still hand over a valid result
-        write_results(results_path, _failed_results(f"grader error, nothing was graded: {exc}"))
+        write_results(results_path, Results.failed(f"grader error, nothing was graded: {exc}").to_gradescope())
         print(f"coursekit grade: error: {exc}", file=sys.stderr)
         return 2
-    write_results(results_path, outcome)
-    max_score = sum(t["max_score"] for t in outcome["tests"])
-    print(f"{submission}: {outcome['score']:g} / {max_score:g} -> {results_path}")
-    print(outcome["output"].splitlines()[1])
-    for test in outcome["tests"]:
-        print(f"  {test['status']:6}  {test['score']:g}/{test['max_score']:g}  {test['name']}")
+    write_results(results_path, outcome.to_gradescope())
+    print(f"{submission}: {outcome.score:g} / {outcome.max_score:g} -> {results_path}")
+    print(outcome.notes[0])
+    for todo in outcome.todos:
+        print(f"  {todo.status:6}  {todo.score:g}/{todo.points:g}  {todo.label}")
     return 0
+
+
+def _previous(path, todos):
+    """The Results a regrade of `todos` completes (--previous), checked before grading."""
+    if not todos:
+        return None
+    found = regrade.load(path) if path else None
+    if found is not None:
+        return found
+    raise ValueError(f"--todos regrades part of a grade: pass --previous with the results.json it completes ({path} "
+                     "is missing or not a results.json)")

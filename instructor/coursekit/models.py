@@ -19,6 +19,9 @@ class Result:
     name: str
     passed: bool
     message: str = ""
+    # What the grader measured (the leaderboard's source: results.py): accuracy, parameters (the model's
+    # parameter count), dataset, split.
+    measured: dict | None = None
 
 
 class DataCache:
@@ -112,7 +115,9 @@ def grade_model(todo, folder, reference_name, data):
     needed = todo.min_accuracy[dataset]
     where = f"the first {todo.split[6:]} training images" if todo.split.startswith("train:") else f"the {todo.split} split"
     message = f"{info['class']} from {todo.model}: accuracy {acc:.3f} on {where} of {dataset} (needed {needed:g})"
-    return [Result(f"{tag} model accuracy", acc >= needed, message)]
+    measured = {"accuracy": acc, "parameters": int(sum(np.size(v) for v in getattr(model, "params", {}).values())),
+                "dataset": dataset, "split": todo.split}
+    return [Result(f"{tag} model accuracy", acc >= needed, message, measured)]
 
 
 def find_graded_cell(notebook_path, tag):
