@@ -64,6 +64,8 @@ def build_parser():
     _isolation(p)
     p.add_argument("--notebooks", action="store_true", help="also re-execute the notebooks (no points)")
     p.add_argument("--timeout", type=float, default=3600, help="seconds before a submission's grader is killed (default: 3600)")
+    p.add_argument("--only", action="append", metavar="NAME",
+                   help="regrade this submission (file or folder name without .zip) whole, and no other (repeatable)")
 
     p = sub.add_parser("report", help="rebuild the scores CSV and the HTML report of a grade-batch folder")
     p.add_argument("out", metavar="DIR", help="the --out folder of grade-batch")
@@ -116,7 +118,8 @@ def main(argv=None):
             return grade_batch.main(**common, folder=args.folder, out=args.out, csv_path=args.csv, jobs=args.jobs,
                                     assignment=args.assignment, notebooks=args.notebooks, timeout=args.timeout,
                                     isolation=args.isolation, require_isolation=args.require_isolation,
-                                    worker_python=args.worker_python, worker_uid_base=args.worker_uid_base)
+                                    worker_python=args.worker_python, worker_uid_base=args.worker_uid_base,
+                                    only=args.only)
         if args.command == "report":
             from . import report
 

@@ -136,6 +136,13 @@ def merge(new, previous, cfg, assignment, fps):
     return new
 
 
+def rescore(previous, cfg, assignment, fps):
+    """`previous` with every TODO rescored to the current points and visibility (a change of points only)."""
+    kept = Results(assignment=assignment, notes=previous.notes, execution_time=previous.execution_time,
+                   leaderboard=previous.leaderboard, extra=previous.extra, show_total=cfg.visibility.show_total)
+    return merge(kept, previous, cfg, assignment, fps)
+
+
 def diff_rows(student, assignment, before, after, reasons):
     """[(student, assignment, TODO, old, new, reason)] for each TODO whose score differs."""
     old = {t.id: t.score for t in before.todos} if before else {}

@@ -154,7 +154,8 @@ class Results:
         elif self.total_shown(entries):
             lines = [f"{self.assignment}: {self.score:g} / {self.max_score:g} points", *self.notes]
         else:
-            lines = [f"{self.assignment}: graded; your total is shown when every result below is", *self.notes]
+            when = sorted({LABELS[e["visibility"]] for e in entries if e["visibility"] in WAITING})
+            lines = [f"{self.assignment}: graded; your total is {' or '.join(when)}", *self.notes]
         data = {
             "score": self.score,
             "execution_time": round(self.execution_time, 1),
@@ -195,9 +196,10 @@ class Results:
                 todos.append(TodoResult(meta.get("todo") or _id_of(test["name"]), points, given=given))
         extra = data.get("extra_data") or {}
         output = str(data.get("output", ""))
+        lines = output.splitlines()
         return cls(todos=todos, assignment=extra.get(KEY, {}).get("assignment", ""), extra=extra,
                    execution_time=float(data.get("execution_time", 0) or 0), leaderboard=data.get("leaderboard", []),
-                   message="" if todos else output)
+                   message="" if todos else output, notes=lines[1:] if todos else [])
 
     def by_id(self):
         return {t.id: t for t in self.todos}
