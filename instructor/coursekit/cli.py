@@ -67,6 +67,12 @@ def build_parser():
     p.add_argument("--only", action="append", metavar="NAME",
                    help="regrade this submission (file or folder name without .zip) whole, and no other (repeatable)")
 
+    p = sub.add_parser("submission-limit", help="exit 3 and write the previous results when this Gradescope submission "
+                       "is over grading.toml's [submissions] limit (run_autograder asks it before grading)")
+    _common(p)
+    p.add_argument("--metadata", default="/autograder/submission_metadata.json", help="Gradescope's submission metadata")
+    p.add_argument("--results", default="/autograder/results/results.json", help="where a refusal writes results.json")
+
     p = sub.add_parser("report", help="rebuild the scores CSV and the HTML report of a grade-batch folder")
     p.add_argument("out", metavar="DIR", help="the --out folder of grade-batch")
     p.add_argument("--csv", help="scores CSV (default: DIR/scores.csv)")
@@ -120,6 +126,10 @@ def main(argv=None):
                                     isolation=args.isolation, require_isolation=args.require_isolation,
                                     worker_python=args.worker_python, worker_uid_base=args.worker_uid_base,
                                     only=args.only)
+        if args.command == "submission-limit":
+            from . import submission_limit
+
+            return submission_limit.main(**common, metadata=args.metadata, results=args.results)
         if args.command == "report":
             from . import report
 
