@@ -77,6 +77,16 @@ def build_parser():
     p.add_argument("out", metavar="DIR", help="the --out folder of grade-batch")
     p.add_argument("--csv", help="scores CSV (default: DIR/scores.csv)")
 
+    p = sub.add_parser("export", help="an LMS gradebook CSV from grade-batch folders: a row per student id, a column "
+                       "per assignment")
+    p.add_argument("folders", nargs="+", metavar="DIR", help="--out folders of grade-batch (one per assignment)")
+    p.add_argument("--out", default="gradebook.csv", help="the CSV to write (default: gradebook.csv)")
+    p.add_argument("--format", choices=["plain", "canvas"], default="plain",
+                   help="plain: student_id + one column per assignment; canvas: Canvas's import layout")
+    p.add_argument("--todos", action="store_true", help="also one column per TODO")
+    p.add_argument("--id-pattern", help="regular expression whose group 'id' is the student id in a submission name "
+                   r"(default: the name without its a1_/assignment1_ prefix)")
+
     p = sub.add_parser("gradescope", help="write ASSIGNMENT_autograder.zip for Gradescope (holds the solutions)")
     _common(p)
     p.add_argument("assignment", help="assignment name, e.g. assignment2")
@@ -134,6 +144,11 @@ def main(argv=None):
             from . import report
 
             return report.main(out=args.out, csv_path=args.csv)
+        if args.command == "export":
+            from . import export
+
+            return export.main(folders=args.folders, out=args.out, fmt=args.format, todos=args.todos,
+                               id_pattern=args.id_pattern)
         if args.command == "gradescope":
             from . import gradescope
 

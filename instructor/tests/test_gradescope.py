@@ -1,6 +1,7 @@
 """`coursekit gradescope`: the autograder zip's layout, and Gradescope simulated locally (setup.sh in a fresh
 virtual environment, then run_autograder on a reference, a release, broken and hostile submissions)."""
 
+import contextlib
 import hashlib
 import json
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from coursekit import cli, config
+from coursekit.bench_container import Box
 from coursekit.config import ConfigError, Visibility
 from coursekit.container import memory_limit_mb, too_small
 from coursekit.gradescope import WORKER_UID, AutograderError, build
@@ -321,15 +323,20 @@ def autograder(tmp_path_factory):
         shutil.rmtree(ag, ignore_errors=True)
 
 
-def run_autograder(autograder, fill):
+def run_autograder(autograder, fill, metadata=None, preexec_fn=None):
+    """run_autograder on the submission `fill` writes; `metadata`: Gradescope's submission_metadata.json;
+    `preexec_fn`: run in a container-sized cgroup (bench_container.Box.join)."""
     ag = autograder["root"]
     for folder in ("submission", "results"):
         shutil.rmtree(ag / folder, ignore_errors=True)
+    (ag / "submission_metadata.json").unlink(missing_ok=True)
+    if metadata is not None:
+        (ag / "submission_metadata.json").write_text(json.dumps(metadata))
     (ag / "submission").mkdir()
     fill(ag / "submission")
     start = time.monotonic()
     proc = subprocess.run([str(ag / "source/run_autograder")], cwd=ag, env=autograder["env"], capture_output=True,
-                          text=True, timeout=1800)
+                          text=True, timeout=1800, preexec_fn=preexec_fn)
     print(f"run_autograder: {time.monotonic() - start:.0f} s, exit {proc.returncode}")
     results = json.loads((ag / "results/results.json").read_text())
     assert isinstance(results["tests"], list) and isinstance(results["output"], str), results
@@ -429,3 +436,79 @@ def test_hostile_submission_is_contained(autograder):
     assert not written, f"the submission wrote {written}"
     assert not survivors, "a daemon the submission started outlived run_autograder"
     assert results["score"] <= max_score(results)
+
+
+@contextlib.contextmanager
+def container_settings(autograder, text):
+    """The container's grading.toml with `text` added (as if the zip had been built with it), restored after."""
+    path = autograder["root"] / "source/reference/instructor/grading.toml"
+    before = path.read_text()
+    path.write_text(before + text)
+    try:
+        yield
+    finally:
+        path.write_text(before)
+
+
+def previous(hour, results):
+    """An entry of submission_metadata.json's previous_submissions, `hour` hours into the term."""
+    when = datetime(2026, 9, 1, 9, 0, tzinfo=timezone.utc) + timedelta(hours=hour)
+    return {"submission_time": when.isoformat(), "score": results["score"], "results": results}
+
+
+def submitted(hour, earlier):
+    return {"id": 1, "created_at": previous(hour, {"score": 0})["submission_time"], "previous_submissions": earlier}
+
+
+def test_visibility_leaderboard_and_submission_limit_on_gradescope(autograder, reference_model):
+    def reference(folder):
+        unzip_into(autograder["samples"] / "assignment1_reference_submission.zip")(folder)
+        shutil.copyfile(reference_model, folder / reference_model.name)
+
+    tuning = "assignment1/two_layer_net.ipynb::two_layer_net_tuning"
+    settings = f'\n[leaderboard]\ntodo = "{tuning}"\n[submissions]\nlimit = 2\nwindow_hours = 24\n'
+    with container_settings(autograder, settings):
+        first, _ = run_autograder(autograder, reference, submitted(0, []))
+        assert first["score"] == max_score(first) > 0
+        # The course's defaults: summaries and public checks now, the other checks' details at publication,
+        # and so no total in the output until then.
+        summaries = [t for t in first["tests"] if t["max_score"] > 0]
+        details = [t for t in first["tests"] if t["name"].endswith(": details")]
+        assert summaries and all(t["visibility"] == "visible" for t in summaries)
+        assert details and all(t["visibility"] == "after_published" and t["max_score"] == 0 for t in details)
+        assert first["output"].startswith("assignment1: graded; your total is shown when the grades are published")
+        board = {e["name"]: e for e in first["leaderboard"]}
+        assert board["Accuracy"]["value"] >= 0.86 and board["Dataset"]["value"] == "fashion_mnist (val)"
+        assert board["Parameters"] == {"name": "Parameters", "value": 784 * 100 + 100 + 100 * 10 + 10, "order": "asc"}
+
+        # The third submission within 24 hours of two graded ones: refused, the previous grade stands.
+        release = unzip_into(autograder["samples"] / "assignment1_release_submission.zip")
+        refused, proc = run_autograder(autograder, release, submitted(5, [previous(0, first), previous(1, first)]))
+        assert proc.returncode == 0 and refused["score"] == first["score"] and refused["tests"] == first["tests"]
+        assert refused["output"].startswith("Submission limit: 2 graded submission(s) per 24 hours.")
+        assert "your previous score" in refused["output"] and "2026-09-02T09:00+00:00" in refused["output"]
+        # A day after the first, the same upload is graded (the release: 0).
+        later, _ = run_autograder(autograder, release, submitted(24.5, [previous(0, first), previous(1, first),
+                                                                        previous(5, refused)]))
+        assert later["score"] == 0 and "Submission limit" not in later["output"]
+        assert "leaderboard" not in later or all(e["name"] != "Accuracy" for e in later["leaderboard"])
+
+
+def test_a_container_too_small_is_said_so(autograder):
+    release = unzip_into(autograder["samples"] / "assignment1_release_submission.zip")
+    need = Reference(REPO).config.min_memory_mb["assignment1"][0]
+    box = Box(need - 256, 1.0)
+    try:
+        small, proc = run_autograder(autograder, release, preexec_fn=box.join)
+    finally:
+        box.remove()
+    assert proc.returncode == 2 and small["tests"] == [] and small["score"] == 0
+    assert f"has {need - 256} MB of memory and grading assignment1 needs {need} MB" in small["output"]
+    box = Box(40, 1.0)  # too small for the grader to start: the kernel kills it
+    try:
+        killed, proc = run_autograder(autograder, release, preexec_fn=box.join)
+    finally:
+        box.remove()
+    assert proc.returncode == 137 and killed["score"] == 0
+    assert "The grader was killed (signal 9; out of memory?)" in killed["output"]
+    assert "raise the container's memory" in killed["output"]
