@@ -29,7 +29,10 @@ file with student code.
   operating system's (sandbox.py).
 - results.json is written in every case, by the grader only: per TODO its checks' names and messages
   (which name the function and what was wrong, never hidden inputs, expected values or check source),
-  and in `output` the isolation mode that ran.
+  and in `output` the isolation mode that ran; results.py decides what a student sees of it, and when
+  (grading.toml [visibility]). A container with less memory than the assignment needs grades nothing and
+  says so (container.py). `--todos` with `--previous` grades some TODOs and keeps the others' results (a
+  regrade: regrade.py).
 """
 
 import functools
@@ -53,7 +56,7 @@ from .config import ConfigError
 from .fsutil import UnsafeArchiveError, atomic_write_text, copy_tree_no_symlinks, safe_extract
 from .reference import Reference, is_junk
 from .release import build_kit
-from .results import Check, Results, TodoResult
+from .results import Check, Results, TodoResult, leaderboard
 
 
 @dataclass
@@ -509,17 +512,6 @@ class Grader:
         measured = next((r.measured for r in checks if getattr(r, "measured", None)), None)
         return TodoResult(todo.id, todo.points, found, todo.visibility, self.fingerprints[todo.id], measured)
 
-    def leaderboard(self, todos):
-        """Gradescope leaderboard entries of the model grading.toml's [leaderboard] names, as the grader measured
-        it (never a number the notebook printed); [] when it is off, not in this assignment or not measured."""
-        found = next((t for t in todos if t.id == self.cfg.leaderboard), None)
-        if found is None or not found.measured:
-            return []
-        m = found.measured
-        return [{"name": "Accuracy", "value": round(m["accuracy"], 4)},
-                {"name": "Parameters", "value": m["parameters"], "order": "asc"},
-                {"name": "Dataset", "value": f"{m['dataset']} ({m['split']})"}]
-
     def grade_results(self, submission, only=None):
         """Grade one submission (its TODOs of `only`, default all); a Results. Never raises for a bad or hostile
         submission."""
@@ -540,7 +532,7 @@ class Grader:
             by_todo = {t.id: [Result("grader", False, "not graded because of a grader error", True)] for t in todos}
         graded = [self.todo_result(t, by_todo.get(t.id, [])) for t in todos]
         return Results(graded, self.assignment, [self.iso.describe(), *notes], time.monotonic() - start,
-                       self.leaderboard(graded), show_total=self.cfg.visibility.show_total)
+                       leaderboard(self.cfg, graded), show_total=self.cfg.visibility.show_total)
 
     def grade(self, submission):
         """Grade one submission; return the results.json dict. Never raises for a bad or hostile submission."""
@@ -623,14 +615,14 @@ def main(*, submission, results="results.json", root=None, config=None, assignme
             write_results(results_path, Results.failed(small).to_gradescope())
             print(f"coursekit grade: error: {small}", file=sys.stderr)
             return 2
-        old = _previous(previous, todos)
+        old = regrade.load_previous(previous) if todos else None
         with Grader(ref, assignment, notebooks=notebooks, isolation=isolation, require_isolation=require_isolation,
                     jobs=jobs, base=base, test_timeout=test_timeout, worker_python=worker_python,
                     worker_uid_base=worker_uid_base) as grader:
             outcome = grader.grade_results(submission, only=set(todos) if todos else None)
             if old is not None:
                 regrade.merge(outcome, old, ref.config, assignment, grader.fingerprints)
-                outcome.leaderboard = grader.leaderboard(outcome.todos)
+                outcome.leaderboard = leaderboard(ref.config, outcome.todos)
     except Exception as exc:  # noqa: BLE001 - a config, set-up or isolation error: still hand over a valid result
         write_results(results_path, Results.failed(f"grader error, nothing was graded: {exc}").to_gradescope())
         print(f"coursekit grade: error: {exc}", file=sys.stderr)
@@ -641,14 +633,3 @@ def main(*, submission, results="results.json", root=None, config=None, assignme
     for todo in outcome.todos:
         print(f"  {todo.status:6}  {todo.score:g}/{todo.points:g}  {todo.label}")
     return 0
-
-
-def _previous(path, todos):
-    """The Results a regrade of `todos` completes (--previous), checked before grading."""
-    if not todos:
-        return None
-    found = regrade.load(path) if path else None
-    if found is not None:
-        return found
-    raise ValueError(f"--todos regrades part of a grade: pass --previous with the results.json it completes ({path} "
-                     "is missing or not a results.json)")

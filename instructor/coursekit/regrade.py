@@ -187,3 +187,12 @@ def load(path):
         return Results.from_gradescope(json.loads(Path(path).read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def load_previous(path):
+    """The Results a `coursekit grade --todos` regrade completes (--previous); a clear error when unusable."""
+    found = load(path) if path else None
+    if found is None:
+        raise ValueError(f"--todos regrades part of a grade: pass --previous with the results.json it completes "
+                         f"({path} is missing or not a results.json)")
+    return found
