@@ -5,7 +5,9 @@ writable (v1 memory and cpu hierarchies, or v2):
     python -m coursekit.bench_container [--memory-mb 768] [--cpus 0.5] [--assignment A]... [--notebooks no|yes|both]
 
 Prints one Markdown row per run: seconds, peak memory (the cgroup's, so every worker and reference process
-the grade starts counts), whether the kernel killed anything for memory, and the score. The reference
+the grade starts counts; it includes page cache, which the kernel reclaims at the limit, so a peak equal to
+the limit is not a failure), the peak of the processes' own memory (anonymous memory, sampled every 0.2 s),
+whether the kernel killed anything for memory, and the score. The reference
 submission holds the models the reference notebooks saved (ASSIGNMENT/*.npz of the tree). The kit each grade
 starts from is built beforehand, outside the cgroup, as Gradescope's setup.sh does. The grade runs in
 the strongest isolation this machine has (namespaces here; Gradescope's is uid). A benchmark: it asserts
@@ -65,6 +67,18 @@ class Box:
         except (OSError, ValueError):
             return float("nan")
 
+    def anon_mb(self):
+        """The processes' own memory now (v1 total_rss, v2 anon): what cannot be reclaimed but by a kill."""
+        key = "anon" if self.v2 else "total_rss"
+        try:
+            for line in (self.dirs[0] / "memory.stat").read_text().splitlines():
+                name, _, value = line.partition(" ")
+                if name == key:
+                    return int(value) / 2**20
+        except (OSError, ValueError):
+            pass
+        return 0.0
+
     def oom_kills(self):
         name = "memory.events" if self.v2 else "memory.oom_control"
         for line in (self.dirs[0] / name).read_text().splitlines():
@@ -97,7 +111,14 @@ def measure(ref, assignment, notebooks, memory_mb, cpus, workdir):
     box = Box(memory_mb, cpus)
     try:
         start = time.monotonic()
-        proc = subprocess.run(argv, preexec_fn=box.join, capture_output=True, text=True)
+        with (Path(workdir) / "stderr.txt").open("w+") as log:
+            proc = subprocess.Popen(argv, preexec_fn=box.join, stdout=subprocess.DEVNULL, stderr=log, text=True)
+            anon = 0.0
+            while proc.poll() is None:
+                anon = max(anon, box.anon_mb())
+                time.sleep(0.2)
+            log.seek(0)
+            stderr = log.read()
         seconds = time.monotonic() - start
         peak, kills = box.peak_mb(), box.oom_kills()
     finally:
@@ -107,8 +128,8 @@ def measure(ref, assignment, notebooks, memory_mb, cpus, workdir):
         score, top = data["score"], sum(t["max_score"] for t in data["tests"])
         note = data["output"].splitlines()[0]
     except (OSError, ValueError, KeyError):
-        score, top, note = 0.0, 0.0, proc.stderr.strip().splitlines()[-1:] or ["no results.json"]
-    return {"seconds": seconds, "peak_mb": peak, "oom_kills": kills, "exit": proc.returncode, "score": score,
+        score, top, note = 0.0, 0.0, stderr.strip().splitlines()[-1:] or ["no results.json"]
+    return {"seconds": seconds, "peak_mb": peak, "anon_mb": anon, "oom_kills": kills, "exit": proc.returncode, "score": score,
             "max": top, "note": note if isinstance(note, str) else note[0]}
 
 
@@ -125,14 +146,14 @@ def main(argv=None):
         parser.error("run as root: the benchmark makes cgroups")
     ref = Reference(args.root)
     settings = {"no": [False], "yes": [True], "both": [False, True]}[args.notebooks]
-    print(f"| assignment | --notebooks | seconds | peak MB | OOM kills | exit | score | "
-          f"({args.memory_mb} MB, {args.cpus:g} CPU)\n| --- | --- | --- | --- | --- | --- | --- |", flush=True)
+    print(f"| assignment | --notebooks | seconds | peak MB | peak own MB | OOM kills | exit | score | "
+          f"({args.memory_mb} MB, {args.cpus:g} CPU)\n| --- | --- | --- | --- | --- | --- | --- | --- |", flush=True)
     with tempfile.TemporaryDirectory(prefix="coursekit-bench-container-") as tmp:
         for notebooks in settings:
             for assignment in args.assignment or list(ref.config.assignments):
                 m = measure(ref, assignment, notebooks, args.memory_mb, args.cpus, tmp)
                 print(f"| {assignment} | {'yes' if notebooks else 'no'} | {m['seconds']:.0f} | {m['peak_mb']:.0f} | "
-                      f"{m['oom_kills']} | {m['exit']} | {m['score']:g}/{m['max']:g} | {m['note']}", flush=True)
+                      f"{m['anon_mb']:.0f} | {m['oom_kills']} | {m['exit']} | {m['score']:g}/{m['max']:g} | {m['note']}", flush=True)
     return 0
 
 

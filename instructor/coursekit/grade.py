@@ -350,16 +350,18 @@ class Grader:
         allowed = set().union(*(self.expected[t] for t in student))
         return set(called) - allowed - student
 
-    def _check_code(self, run, notes, only=None):
+    def _check_code(self, run, notes, only=None, passed=None):
         """{TODO id: [Result]} of the code TODOs.
 
         A TODO that fails is checked once more with the student's own code for the TODOs around it that pass all
         their own checks (the other methods of its class, the TODOs it called), and keeps the better outcome: a
         `loss` reading a flag its own `__init__` sets is right with that `__init__`, and a student's own working
-        code cannot bring it the reference's answers. A TODO around it that fails costs only its own points."""
+        code cannot bring it the reference's answers. A TODO around it that fails costs only its own points.
+        `only`, `passed`: check the TODOs of `only`, and take whether the others pass from `passed` ({id: bool},
+        their recorded results), so a partial regrade re-checks a TODO with the same helpers a full grade would."""
         deadline = time.monotonic() + self.limits.grade_timeout
         first = self._settle(run, self.groups(only), notes, deadline)
-        passes = {}
+        passes = {t: ok for t, ok in (passed or {}).items() if only is not None and t not in only}
         for (todo_id, _), (_, results, _) in first.items():
             passes[todo_id] = passes.get(todo_id, True) and all(r.passed for r in results)
         retry = {}
@@ -464,7 +466,7 @@ class Grader:
         return [self.ref.root / self.cfg.path.relative_to(self.ref.root), self.ref.root / self.cfg.hidden_tests,
                 self.ref.package_dir]
 
-    def check_submission(self, submission, only=None):
+    def check_submission(self, submission, only=None, passed=None):
         """{todo id: [Result]} and notes for one submission (zip or folder), of the TODOs of `only` (default: all).
         Raises on an unusable one."""
         notes = []
@@ -496,7 +498,7 @@ class Grader:
                     if self.notebooks:
                         (run.dir / "nb").mkdir()
                     run.seal()
-                    by_todo = self._check_code(run, notes, only)
+                    by_todo = self._check_code(run, notes, only, passed)
                     if self.notebooks:
                         notes.append(self._rerun_notebooks(run, sub_root)[0])
                 finally:
@@ -512,14 +514,14 @@ class Grader:
         measured = next((r.measured for r in checks if getattr(r, "measured", None)), None)
         return TodoResult(todo.id, todo.points, found, todo.visibility, self.fingerprints[todo.id], measured)
 
-    def grade_results(self, submission, only=None):
+    def grade_results(self, submission, only=None, passed=None):
         """Grade one submission (its TODOs of `only`, default all); a Results. Never raises for a bad or hostile
         submission."""
         start = time.monotonic()
         notes = list(self.base_notes)
         todos = [t for t in self.todos if only is None or t.id in only]
         try:
-            by_todo, more = self.check_submission(submission, only)
+            by_todo, more = self.check_submission(submission, only, passed)
             notes += more
         except (UnsafeArchiveError, FileNotFoundError, zipfile.BadZipFile) as exc:
             notes.append(f"submission rejected: {exc}")
@@ -619,7 +621,8 @@ def main(*, submission, results="results.json", root=None, config=None, assignme
         with Grader(ref, assignment, notebooks=notebooks, isolation=isolation, require_isolation=require_isolation,
                     jobs=jobs, base=base, test_timeout=test_timeout, worker_python=worker_python,
                     worker_uid_base=worker_uid_base) as grader:
-            outcome = grader.grade_results(submission, only=set(todos) if todos else None)
+            passed = {t.id: t.status == "passed" for t in old.todos} if old is not None else None
+            outcome = grader.grade_results(submission, only=set(todos) if todos else None, passed=passed)
             if old is not None:
                 regrade.merge(outcome, old, ref.config, assignment, grader.fingerprints)
                 outcome.leaderboard = leaderboard(ref.config, outcome.todos)
