@@ -80,12 +80,21 @@ class Box:
         return 0.0
 
     def oom_kills(self):
-        name = "memory.events" if self.v2 else "memory.oom_control"
-        for line in (self.dirs[0] / name).read_text().splitlines():
-            key, _, value = line.partition(" ")
-            if key == "oom_kill":
-                return int(value)
-        return 0
+        """OOM kills in the box and the cgroups the grade makes inside it (v2's memory.events counts them; v1
+        counts each in the child cgroup that held the victim, and the grader removes those when it ends: sample
+        while it runs)."""
+        if self.v2:
+            files = [self.dirs[0] / "memory.events"]
+        else:
+            files = [self.dirs[0] / "memory.oom_control", *self.dirs[0].glob("*/memory.oom_control")]
+        kills = 0
+        for path in files:
+            with contextlib.suppress(OSError, ValueError):
+                for line in path.read_text().splitlines():
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill":
+                        kills += int(value)
+        return kills
 
     def remove(self):
         for folder in self.dirs:
@@ -113,14 +122,14 @@ def measure(ref, assignment, notebooks, memory_mb, cpus, workdir):
         start = time.monotonic()
         with (Path(workdir) / "stderr.txt").open("w+") as log:
             proc = subprocess.Popen(argv, preexec_fn=box.join, stdout=subprocess.DEVNULL, stderr=log, text=True)
-            anon = 0.0
+            anon, kills = 0.0, 0
             while proc.poll() is None:
-                anon = max(anon, box.anon_mb())
+                anon, kills = max(anon, box.anon_mb()), max(kills, box.oom_kills())
                 time.sleep(0.2)
             log.seek(0)
             stderr = log.read()
         seconds = time.monotonic() - start
-        peak, kills = box.peak_mb(), box.oom_kills()
+        peak, kills = box.peak_mb(), max(kills, box.oom_kills())
     finally:
         box.remove()
     try:
