@@ -205,7 +205,7 @@ def _visibility(data, where, base=Visibility()):
     return found
 
 
-def _course_settings(data, path, assignments, todos):
+def _course_settings(data, path, todos):
     """The [leaderboard], [submissions] and per-assignment min_memory_mb settings."""
     leaderboard = data.get("leaderboard", {})
     todo = leaderboard.get("todo", "") if isinstance(leaderboard, dict) else None
@@ -316,7 +316,7 @@ def load(path):
         assignments=assignments,
         todos=tuple(todos),
         visibility=visibility,
-        **_course_settings(data, path, assignments, todos),
+        **_course_settings(data, path, todos),
     )
 
 
