@@ -135,7 +135,8 @@ def measure(ref, assignment, notebooks, memory_mb, cpus, workdir):
     try:
         data = json.loads(results.read_text())
         score, top = data["score"], sum(t["max_score"] for t in data["tests"])
-        note = data["output"].splitlines()[0]
+        lines = data["output"].splitlines()
+        note = next((line for line in lines if line.startswith("notebooks re-run")), lines[0])
     except (OSError, ValueError, KeyError):
         score, top, note = 0.0, 0.0, stderr.strip().splitlines()[-1:] or ["no results.json"]
     return {"seconds": seconds, "peak_mb": peak, "anon_mb": anon, "oom_kills": kills, "exit": proc.returncode, "score": score,
