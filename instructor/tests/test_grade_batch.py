@@ -253,3 +253,31 @@ def test_regrade_after_a_change_grades_only_what_it_affects(tree, tmp_path, caps
     assert [n for n in now if now[n] != files[n]] == ["a1_student001.json"]
     assert cli.main([*argv, "--only", "nobody"]) == 2
     assert "--only nobody: no such submission" in capsys.readouterr().err
+
+
+def test_fingerprints_name_what_changed_and_nothing_else(tree):
+    from coursekit import regrade
+    from coursekit.results import Results, TodoResult
+
+    def recorded():
+        fps = regrade.fingerprints(Reference(tree), "assignment1")
+        return Results([TodoResult(t, fp["points"], fingerprint=fp) for t, fp in fps.items()])
+
+    before = recorded()
+    assert regrade.changes(before, regrade.fingerprints(Reference(tree), "assignment1")) == {}
+    ops = tree / "cs231n/ops.py"
+    ops.write_text(ops.read_text().replace("out = a + b", "out = b + a"))  # the reference of add
+    hidden = tree / "instructor/hidden_tests/ops.py"
+    hidden.write_text(hidden.read_text() + "\n\ndef _shared_helper():\n    return 1\n")  # module-level code
+    config = tree / "instructor/grading.toml"
+    config.write_text(config.read_text().replace("min_accuracy = { fashion_mnist = 0.5 }", "min_accuracy = { fashion_mnist = 0.6 }"))
+    reasons = regrade.changes(before, regrade.fingerprints(Reference(tree), "assignment1"))
+    assert reasons == {"cs231n/ops.py::add": "its hidden checks changed; its reference code changed",
+                       "cs231n/ops.py::scale": "its hidden checks changed",
+                       "assignment1/demo.ipynb::answer": "its accuracy threshold changed"}
+    assert regrade.needs_grading(reasons) == sorted(reasons)
+    assert regrade.needs_grading({"a": "points 2 -> 4", "b": "no longer graded"}) == []
+    # A check of another TODO changes: add's and scale's fingerprints stay.
+    before = recorded()
+    hidden.write_text(hidden.read_text().replace("[4, 5]", "[4, 6]").replace("9, \"Acc", "10, \"Acc"))
+    assert regrade.changes(before, regrade.fingerprints(Reference(tree), "assignment1")) == {}
