@@ -50,6 +50,9 @@ def build_parser():
     p.add_argument("--jobs", type=int, default=2, help="TODO workers run at once (default: 2)")
     p.add_argument("--base", help=argparse.SUPPRESS)
     p.add_argument("--test-timeout", type=float, help="seconds per call into the submission (default: from the config)")
+    p.add_argument("--todos", action="append", metavar="TODO_ID",
+                   help="regrade only this TODO (repeatable); the others come from --previous")
+    p.add_argument("--previous", help="the results.json a --todos regrade completes")
 
     p = sub.add_parser("grade-batch", help="grade every submission in a folder (resumable); CSV of scores and a report")
     _common(p)
@@ -61,10 +64,28 @@ def build_parser():
     _isolation(p)
     p.add_argument("--notebooks", action="store_true", help="also re-execute the notebooks (no points)")
     p.add_argument("--timeout", type=float, default=3600, help="seconds before a submission's grader is killed (default: 3600)")
+    p.add_argument("--only", action="append", metavar="NAME",
+                   help="regrade this submission (file or folder name without .zip) whole, and no other (repeatable)")
+
+    p = sub.add_parser("submission-limit", help="exit 3 and write the previous results when this Gradescope submission "
+                       "is over grading.toml's [submissions] limit (run_autograder asks it before grading)")
+    _common(p)
+    p.add_argument("--metadata", default="/autograder/submission_metadata.json", help="Gradescope's submission metadata")
+    p.add_argument("--results", default="/autograder/results/results.json", help="where a refusal writes results.json")
 
     p = sub.add_parser("report", help="rebuild the scores CSV and the HTML report of a grade-batch folder")
     p.add_argument("out", metavar="DIR", help="the --out folder of grade-batch")
     p.add_argument("--csv", help="scores CSV (default: DIR/scores.csv)")
+
+    p = sub.add_parser("export", help="an LMS gradebook CSV from grade-batch folders: a row per student id, a column "
+                       "per assignment")
+    p.add_argument("folders", nargs="+", metavar="DIR", help="--out folders of grade-batch (one per assignment)")
+    p.add_argument("--out", default="gradebook.csv", help="the CSV to write (default: gradebook.csv)")
+    p.add_argument("--format", choices=["plain", "canvas"], default="plain",
+                   help="plain: student_id + one column per assignment; canvas: Canvas's import layout")
+    p.add_argument("--todos", action="store_true", help="also one column per TODO")
+    p.add_argument("--id-pattern", help="regular expression whose group 'id' is the student id in a submission name "
+                   r"(default: the name without its a1_/assignment1_ prefix)")
 
     p = sub.add_parser("gradescope", help="write ASSIGNMENT_autograder.zip for Gradescope (holds the solutions)")
     _common(p)
@@ -106,18 +127,28 @@ def main(argv=None):
                               notebooks=args.notebooks, isolation=args.isolation,
                               require_isolation=args.require_isolation, jobs=args.jobs, base=args.base,
                               test_timeout=args.test_timeout, worker_python=args.worker_python,
-                              worker_uid_base=args.worker_uid_base)
+                              worker_uid_base=args.worker_uid_base, todos=args.todos, previous=args.previous)
         if args.command == "grade-batch":
             from . import grade_batch
 
             return grade_batch.main(**common, folder=args.folder, out=args.out, csv_path=args.csv, jobs=args.jobs,
                                     assignment=args.assignment, notebooks=args.notebooks, timeout=args.timeout,
                                     isolation=args.isolation, require_isolation=args.require_isolation,
-                                    worker_python=args.worker_python, worker_uid_base=args.worker_uid_base)
+                                    worker_python=args.worker_python, worker_uid_base=args.worker_uid_base,
+                                    only=args.only)
+        if args.command == "submission-limit":
+            from . import submission_limit
+
+            return submission_limit.main(**common, metadata=args.metadata, results=args.results)
         if args.command == "report":
             from . import report
 
             return report.main(out=args.out, csv_path=args.csv)
+        if args.command == "export":
+            from . import export
+
+            return export.main(folders=args.folders, out=args.out, fmt=args.format, todos=args.todos,
+                               id_pattern=args.id_pattern)
         if args.command == "gradescope":
             from . import gradescope
 

@@ -9,7 +9,7 @@
 
     [limits]                                # all optional
     test_timeout = 60                       # seconds per request to the submission's code
-    grade_timeout = 480                     # seconds for all code checks of a submission: checks not
+    grade_timeout = 420                     # seconds for all code checks of a submission: checks not
                                             # started by then fail (Gradescope's limit stays out of reach)
     memory_mb = 4096                        # address space of a worker
     model_timeout = 60                      # seconds for the submission's classes to score the notebook
@@ -37,6 +37,26 @@
     classes = ["cs231n.classifiers.neural_net.TwoLayerNet"]   # the model classes the graded cell may save
     layers = 3                              # optional: the number of weight layers the model must have
 
+    visibility = { hidden_checks = "visible" }   # this TODO's own [visibility] settings (any key of it)
+
+    [visibility]                            # what a student sees, and when (Gradescope's values: visible,
+    summary = "visible"                     #   after_due_date, after_published, hidden): each TODO's points
+    public_checks = "visible"               #   and "k/n checks passed"; the name and message of each check on
+    hidden_checks = "after_published"       #   the course's own inputs (public), and of the other checks
+    show_total = false                      # true: the total at once (needs no after_* setting above)
+    checks = { affine_forward_random_shapes = "hidden" }   # one check's details, by its name
+
+    [leaderboard]                           # opt-in: a notebook TODO's measured accuracy on Gradescope's
+    todo = "assignment2/ConvolutionalNetworks.ipynb::cnn_best_model"   # leaderboard (with its parameters)
+
+    [submissions]                           # opt-in: graded submissions per student and window (Gradescope);
+    limit = 3                               #   one over the limit keeps the previous score
+    window_hours = 24
+
+    [assignments.assignment2]
+    min_memory_mb = 768                     # the smallest container memory that grades it (grade refuses
+    min_memory_mb_notebooks = 2048          #   less, saying what to set); with --notebooks
+
 A code TODO is scored by the hidden checks that name it; a notebook TODO by the model file `<tag>.npz`
 (override with `model = "file.npz"`): its class must be one of `classes`, the submission's own class must
 reproduce it, and the accuracy the grader measures itself with the reference code must reach min_accuracy
@@ -52,6 +72,9 @@ import tomllib
 
 DEFAULT_KIT_FILES = ["setup.py", "pyproject.toml", "requirements.txt", "get_datasets.sh", "collectSubmission.sh"]
 SPLITS = ("test", "val")
+VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
+# Gradescope shows a student the total only while no test waits for the due date or for publication.
+WAITING = ("after_due_date", "after_published")
 
 
 class ConfigError(ValueError):
@@ -61,11 +84,37 @@ class ConfigError(ValueError):
 @dataclass(frozen=True)
 class Limits:
     test_timeout: int = 60
-    grade_timeout: int = 480
+    grade_timeout: int = 420
     memory_mb: int = 4096
     model_timeout: int = 60
     notebook_cell_timeout: int = 900
     notebook_timeout: int = 1800
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """When a student sees each part of a TODO's result (see the module docstring and results.py)."""
+
+    summary: str = "visible"
+    public_checks: str = "visible"
+    hidden_checks: str = "after_published"
+    show_total: bool = False
+    checks: tuple = ()  # ((check name, visibility), ...)
+
+    def of_check(self, name, public):
+        return dict(self.checks).get(name, self.public_checks if public else self.hidden_checks)
+
+    def waiting(self):
+        """The settings that hold the total back until the due date or publication."""
+        found = [f"{k} = {getattr(self, k)!r}" for k in ("summary", "public_checks", "hidden_checks")
+                 if getattr(self, k) in WAITING]
+        return found + [f"checks.{n} = {v!r}" for n, v in self.checks if v in WAITING]
+
+
+@dataclass(frozen=True)
+class Submissions:
+    limit: int = 0  # 0: no limit
+    window_hours: float = 24.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +129,7 @@ class Todo:
     classes: tuple = ()
     layers: int = 0
     stand_ins: tuple = ()
+    visibility: Visibility = Visibility()
 
     @property
     def path(self):
@@ -117,6 +167,10 @@ class Config:
     limits: Limits
     assignments: dict  # name -> tuple of notebook file names
     todos: tuple
+    visibility: Visibility = Visibility()
+    leaderboard: str = ""  # the notebook TODO whose measured model goes on the leaderboard; "": none
+    submissions: Submissions = Submissions()
+    min_memory_mb: dict = field(default_factory=dict)  # assignment -> (without, with --notebooks) in MB
 
     def todos_for(self, assignment):
         return [t for t in self.todos if t.assignment == assignment]
@@ -152,6 +206,56 @@ def _check_notebook_keys(todo, entry, where):
         raise ConfigError(f"{where}: stand_ins are for code TODOs")
 
 
+def _visibility(data, where, base=Visibility()):
+    """A Visibility from a [visibility] table (`data`), over `base` for the keys it leaves out."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a table")
+    unknown = set(data) - set(Visibility.__dataclass_fields__)
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; allowed: {list(Visibility.__dataclass_fields__)}")
+    checks = data.get("checks", dict(base.checks))
+    values = {k: data.get(k, getattr(base, k)) for k in ("summary", "public_checks", "hidden_checks")}
+    if not isinstance(checks, dict):
+        raise ConfigError(f"{where}: checks must map check names to visibilities")
+    for key, value in [*values.items(), *((f"checks.{n}", v) for n, v in checks.items())]:
+        if value not in VISIBILITIES:
+            raise ConfigError(f"{where}: {key} = {value!r}; choose one of {', '.join(VISIBILITIES)}")
+    show_total = data.get("show_total", base.show_total)
+    if not isinstance(show_total, bool):
+        raise ConfigError(f"{where}: show_total must be true or false")
+    found = Visibility(**values, show_total=show_total, checks=tuple(sorted(checks.items())))
+    if found.show_total and found.waiting():
+        raise ConfigError(
+            f"{where}: show_total = true, but Gradescope hides the total while any result waits for the due date "
+            f"or publication ({', '.join(found.waiting())}): make those 'visible' or 'hidden', or set show_total = false"
+        )
+    return found
+
+
+def _course_settings(data, path, todos):
+    """The [leaderboard], [submissions] and per-assignment min_memory_mb settings."""
+    leaderboard = data.get("leaderboard", {})
+    todo = leaderboard.get("todo", "") if isinstance(leaderboard, dict) else None
+    notebook_todos = {t.id for t in todos if t.is_notebook}
+    if todo is None or (todo and todo not in notebook_todos) or set(leaderboard) - {"todo"}:
+        raise ConfigError(f"{path}: [leaderboard] takes one key, todo = the id of a notebook TODO "
+                          f"(one of {', '.join(sorted(notebook_todos)) or 'none'})")
+    subs = data.get("submissions", {})
+    if not isinstance(subs, dict) or set(subs) - {"limit", "window_hours"}:
+        raise ConfigError(f"{path}: [submissions] takes limit (submissions per window) and window_hours")
+    limit, window = subs.get("limit", 0), subs.get("window_hours", 24)
+    if not isinstance(limit, int) or limit < 0 or not isinstance(window, int | float) or window <= 0:
+        raise ConfigError(f"{path}: [submissions] limit must be a whole number >= 0 (0: no limit) and window_hours > 0")
+    memory = {}
+    for name, entry in data.get("assignments", {}).items():
+        pair = (entry.get("min_memory_mb", 0), entry.get("min_memory_mb_notebooks", entry.get("min_memory_mb", 0)))
+        if not all(isinstance(v, int) and v >= 0 for v in pair):
+            raise ConfigError(f"{path}: [assignments.{name}] min_memory_mb(_notebooks) must be whole megabytes")
+        if any(pair):
+            memory[name] = pair
+    return {"leaderboard": todo, "submissions": Submissions(limit, float(window)), "min_memory_mb": memory}
+
+
 def load(path):
     path = Path(path)
     try:
@@ -176,6 +280,7 @@ def load(path):
     if not assignments:
         raise ConfigError(f"{path}: no [assignments.<name>] tables; add one per assignment folder")
 
+    visibility = _visibility(data.get("visibility", {}), f"{path}: [visibility]")
     todos = []
     seen = set()
     for i, entry in enumerate(data.get("todo", [])):
@@ -196,7 +301,7 @@ def load(path):
         if not isinstance(points, int | float) or points <= 0:
             raise ConfigError(f"{where}: points must be a positive number")
         unknown = set(entry) - {"id", "assignment", "points", "public", "model", "split", "min_accuracy", "classes",
-                                  "layers", "stand_ins"}
+                                  "layers", "stand_ins", "visibility"}
         if unknown:
             raise ConfigError(f"{where}: unknown keys {sorted(unknown)} (hidden checks name their TODO themselves)")
         is_notebook = todo_id.split("::", 1)[0].endswith(".ipynb")
@@ -217,6 +322,7 @@ def load(path):
             classes=_str_list(entry.get("classes", []), f"{where} classes"),
             layers=entry.get("layers", 0),
             stand_ins=_str_list(entry.get("stand_ins", []), f"{where} stand_ins"),
+            visibility=_visibility(entry.get("visibility", {}), f"{where} visibility", visibility),
         )
         _check_notebook_keys(todo, entry, where)
         todos.append(todo)
@@ -231,6 +337,8 @@ def load(path):
         limits=limits,
         assignments=assignments,
         todos=tuple(todos),
+        visibility=visibility,
+        **_course_settings(data, path, todos),
     )
 
 

@@ -31,7 +31,10 @@ file with student code.
   operating system's (sandbox.py).
 - results.json is written in every case, by the grader only: per TODO its checks' names and messages
   (which name the function and what was wrong, never hidden inputs, expected values or check source),
-  and in `output` the isolation mode that ran.
+  and in `output` the isolation mode that ran; results.py decides what a student sees of it, and when
+  (grading.toml [visibility]). A container with less memory than the assignment needs grades nothing and
+  says so (container.py). `--todos` with `--previous` grades some TODOs and keeps the others' results (a
+  regrade: regrade.py).
 """
 
 import functools
@@ -50,13 +53,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import expected, feedback, hidden, models, sandbox, secret, session
+from . import container, expected, feedback, hidden, models, regrade, sandbox, secret, session
 from .config import ConfigError
 from .fsutil import UnsafeArchiveError, atomic_write_text, copy_tree_no_symlinks, safe_extract
 from .reference import Reference, is_junk
 from .release import build_kit
-
-MAX_OUTPUT_PER_TODO = 6000
+from .results import Check, Results, TodoResult, leaderboard
 
 
 @dataclass
@@ -64,6 +66,9 @@ class Result:
     name: str
     passed: bool
     message: str = ""
+    # The message says nothing of the check's inputs (the submission did not load, the check did not run):
+    # shown like a public check's (results.py).
+    public: bool = False
 
 
 def build_base(ref, assignment, dest):
@@ -110,6 +115,8 @@ class Grader:
             __import__(f"{self.reference_name}.{module.partition('.')[2]}")
         self.modules = ref.package_modules()
         self.checks = self._load_checks()
+        self.public = {(s.todo, s.name) for s in self.checks if s.public}
+        self.fingerprints = regrade.fingerprints(ref, assignment)
         self.data = models.DataCache(self.reference_name)
         self._own_base = base is None
         self.base_notes = []
@@ -191,11 +198,13 @@ class Grader:
 
     # -- code TODOs ---------------------------------------------------------------------------------
 
-    def groups(self):
-        """{(TODO id, uses): [CheckSpec]}: the checks of each TODO, by the TODOs they keep as the student's."""
+    def groups(self, only=None):
+        """{(TODO id, uses): [CheckSpec]}: the checks of each TODO (of `only`, when given), by the TODOs they keep
+        as the student's."""
         groups = {}
         for spec in self.checks:
-            groups.setdefault((spec.todo, spec.uses), []).append(spec)
+            if only is None or spec.todo in only:
+                groups.setdefault((spec.todo, spec.uses), []).append(spec)
         return groups
 
     @functools.cached_property
@@ -251,7 +260,7 @@ class Grader:
         for spec in specs:
             if time.monotonic() > deadline:
                 results.append(Result(spec.name, False, f"not run: the checks of this submission used up their "
-                                                        f"{self.limits.grade_timeout} s (code that ran too long)"))
+                                                        f"{self.limits.grade_timeout} s (code that ran too long)", True))
                 continue
             if worker is None or worker.dead:
                 if worker is not None:
@@ -261,7 +270,7 @@ class Grader:
                     with lock:
                         notes.extend(m for m in message.splitlines() if m not in notes)
                 if worker is None:
-                    results.append(Result(spec.name, False, message))
+                    results.append(Result(spec.name, False, message, True))
                     continue
             tester = hidden.Tester(worker, package=self.package, reference_name=self.reference_name,
                                    modules=self.modules, timeout=spec.timeout or self.timeout, todos=todos,
@@ -346,16 +355,18 @@ class Grader:
         allowed = set().union(*(self.expected[t] for t in student))
         return set(called) - allowed - student
 
-    def _check_code(self, run, notes):
+    def _check_code(self, run, notes, only=None, passed=None):
         """{TODO id: [Result]} of the code TODOs.
 
         A TODO that fails is checked once more with the student's own code for the TODOs around it that pass all
         their own checks (the other methods of its class, the TODOs it called), and keeps the better outcome: a
         `loss` reading a flag its own `__init__` sets is right with that `__init__`, and a student's own working
-        code cannot bring it the reference's answers. A TODO around it that fails costs only its own points."""
+        code cannot bring it the reference's answers. A TODO around it that fails costs only its own points.
+        `only`, `passed`: check the TODOs of `only`, and take whether the others pass from `passed` ({id: bool},
+        their recorded results), so a partial regrade re-checks a TODO with the same helpers a full grade would."""
         deadline = time.monotonic() + self.limits.grade_timeout
-        first = self._settle(run, self.groups(), notes, deadline)
-        passes = {}
+        first = self._settle(run, self.groups(only), notes, deadline)
+        passes = {t: ok for t, ok in (passed or {}).items() if only is not None and t not in only}
         for (todo_id, _), (_, results, _) in first.items():
             passes[todo_id] = passes.get(todo_id, True) and all(r.passed for r in results)
         retry = {}
@@ -365,9 +376,9 @@ class Grader:
             helpers = {t for t in self._siblings(key[0]) | set(called) if passes.get(t)} - {key[0], *key[1]}
             if helpers:
                 retry[origin] = (key[0], tuple(sorted({*key[1], *helpers})))
-        groups = self.groups()
+        groups = self.groups(only)
         second = self._settle(run, {new: groups[origin] for origin, new in retry.items()}, notes, deadline) if retry else {}
-        by_todo = {t.id: [] for t in self.code_todos}
+        by_todo = {t.id: [] for t in self.code_todos if only is None or t.id in only}
         for origin, (_, results, _) in first.items():
             if origin in retry:
                 _, better, _ = second[retry[origin]]
@@ -391,12 +402,13 @@ class Grader:
 
     # -- notebooks ----------------------------------------------------------------------------------
 
-    def _check_models(self, run, sub_root):
-        """{todo id: [Result]} of the notebook TODOs (models.py); the submission's model classes run in a
-        worker where every code TODO is the submission's."""
+    def _check_models(self, run, sub_root, only=None):
+        """{todo id: [Result]} of the notebook TODOs (of `only`, default all; models.py); the submission's model
+        classes run in a worker where every code TODO is the submission's."""
         workers, deadline = {}, time.monotonic() + self.limits.model_timeout
+        todos = [t for t in self.todos if t.is_notebook and (only is None or t.id in only)]
         try:
-            return models.grade_models([t for t in self.todos if t.is_notebook], sub_root, self.reference_name,
+            return models.grade_models(todos, sub_root, self.reference_name,
                                        self.data, lambda module: self._model_tester(run, module, workers, deadline),
                                        self.code_todos)
         finally:
@@ -488,8 +500,9 @@ class Grader:
         return [self.ref.root / self.cfg.path.relative_to(self.ref.root), self.ref.root / self.cfg.hidden_tests,
                 self.ref.package_dir, secret.secret_path()]
 
-    def check_submission(self, submission):
-        """{todo id: [Result]} and notes for one submission (zip or folder). Raises on an unusable one."""
+    def check_submission(self, submission, only=None, passed=None):
+        """{todo id: [Result]} and notes for one submission (zip or folder), of the TODOs of `only` (default: all).
+        Raises on an unusable one."""
         notes = []
         with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as tmp:
             unpacked = Path(tmp) / "unpacked"
@@ -519,8 +532,8 @@ class Grader:
                     if self.notebooks:
                         (run.dir / "nb").mkdir()
                     run.seal()
-                    by_todo = self._check_code(run, notes)
-                    by_todo.update(self._check_models(run, sub_root))
+                    by_todo = self._check_code(run, notes, only, passed)
+                    by_todo.update(self._check_models(run, sub_root, only))
                     if self.notebooks:
                         notes.append(self._rerun_notebooks(run, sub_root)[0])
                 finally:
@@ -528,51 +541,38 @@ class Grader:
             notes += self._cell_notes(sub_root)
         return by_todo, notes
 
-    def _test_entry(self, todo, results):
-        passed = sum(r.passed for r in results)
-        score = round(todo.points * passed / len(results), 2) if results else 0.0
-        lines = [f"{passed}/{len(results)} checks passed"]
-        lines += [f"{'✓' if r.passed else '✗'} {r.name}" + ("" if r.passed else f": {r.message}") for r in results]
-        output = feedback.clean_lines("\n".join(lines))
-        if len(output) > MAX_OUTPUT_PER_TODO:
-            output = output[:MAX_OUTPUT_PER_TODO] + "\n[... cut ...]"
-        return {
-            "name": _friendly(todo),
-            "score": score,
-            "max_score": todo.points,
-            "status": "passed" if results and passed == len(results) else "failed",
-            "output": output,
-            "visibility": "visible",
-        }
+    def todo_result(self, todo, checks):
+        """The TodoResult of `todo` from its check results (grade.Result or models.Result)."""
+        found = [Check(r.name, r.passed, r.message,
+                       todo.is_notebook or getattr(r, "public", False) or (todo.id, r.name) in self.public) for r in checks]
+        measured = next((r.info for r in checks if r.passed and getattr(r, "info", None)), None)
+        return TodoResult(todo.id, todo.points, found, todo.visibility, self.fingerprints[todo.id], measured)
 
-    def grade(self, submission):
-        """Grade one submission; return the results.json dict. Never raises for a bad or hostile submission."""
+    def grade_results(self, submission, only=None, passed=None):
+        """Grade one submission (its TODOs of `only`, default all); a Results. Never raises for a bad or hostile
+        submission."""
         start = time.monotonic()
         notes = list(self.base_notes)
+        todos = [t for t in self.todos if only is None or t.id in only]
         try:
-            by_todo, more = self.check_submission(submission)
+            by_todo, more = self.check_submission(submission, only, passed)
             notes += more
         except (UnsafeArchiveError, FileNotFoundError, zipfile.BadZipFile) as exc:
             notes.append(f"submission rejected: {exc}")
-            by_todo = {t.id: [Result("submission", False, f"not graded: {exc}")] for t in self.todos}
+            by_todo = {t.id: [Result("submission", False, f"not graded: {exc}", True)] for t in todos}
         except sandbox.IsolationError:
             raise
         except Exception as exc:  # noqa: BLE001 - the grader must still write a results.json, whatever broke
             print(f"coursekit grade: grader error:\n{traceback.format_exc()}", file=sys.stderr)
             notes.append(f"grader error ({type(exc).__name__}): nothing was graded; tell your instructor")
-            by_todo = {t.id: [Result("grader", False, "not graded because of a grader error")] for t in self.todos}
-        tests = [self._test_entry(t, by_todo.get(t.id, [])) for t in self.todos]
-        score = round(sum(t["score"] for t in tests), 2)
-        max_score = sum(t["max_score"] for t in tests)
-        summary = [f"{self.assignment}: {score:g} / {max_score:g} points", self.iso.describe(), *notes]
-        return {
-            "score": score,
-            "execution_time": round(time.monotonic() - start, 1),
-            "output": feedback.clean_lines("\n".join(summary)),
-            "visibility": "visible",
-            "stdout_visibility": "hidden",
-            "tests": tests,
-        }
+            by_todo = {t.id: [Result("grader", False, "not graded because of a grader error", True)] for t in todos}
+        graded = [self.todo_result(t, by_todo.get(t.id, [])) for t in todos]
+        return Results(graded, self.assignment, [self.iso.describe(), *notes], time.monotonic() - start,
+                       leaderboard(self.cfg, graded), show_total=self.cfg.visibility.show_total)
+
+    def grade(self, submission):
+        """Grade one submission; return the results.json dict. Never raises for a bad or hostile submission."""
+        return self.grade_results(submission).to_gradescope()
 
 
 def _module_of(path):
@@ -638,30 +638,35 @@ def detect_assignment(cfg, submission):
     raise ValueError(f"cannot tell which assignment {Path(submission).name} is for; pass --assignment")
 
 
-def _failed_results(message):
-    return {"score": 0.0, "execution_time": 0.0, "output": message, "visibility": "visible",
-            "stdout_visibility": "hidden", "tests": []}
-
-
 def main(*, submission, results="results.json", root=None, config=None, assignment=None, notebooks=False,
          isolation="auto", require_isolation=False, jobs=2, base=None, test_timeout=None, worker_python=None,
-         worker_uid_base=sandbox.DEFAULT_UID_BASE):
+         worker_uid_base=sandbox.DEFAULT_UID_BASE, todos=None, previous=None):
+    """`todos`: grade only these TODO ids and take the others from the results.json `previous` (a regrade)."""
     results_path = Path(results)
     try:
         ref = Reference(root, config)
         assignment = assignment or detect_assignment(ref.config, submission)
+        small = container.too_small(ref.config, assignment, notebooks)
+        if small:
+            write_results(results_path, Results.failed(small).to_gradescope())
+            print(f"coursekit grade: error: {small}", file=sys.stderr)
+            return 2
+        old = regrade.load_previous(previous) if todos else None
         with Grader(ref, assignment, notebooks=notebooks, isolation=isolation, require_isolation=require_isolation,
                     jobs=jobs, base=base, test_timeout=test_timeout, worker_python=worker_python,
                     worker_uid_base=worker_uid_base) as grader:
-            outcome = grader.grade(submission)
+            passed = {t.id: t.status == "passed" for t in old.todos} if old is not None else None
+            outcome = grader.grade_results(submission, only=set(todos) if todos else None, passed=passed)
+            if old is not None:
+                regrade.merge(outcome, old, ref.config, assignment, grader.fingerprints)
+                outcome.leaderboard = leaderboard(ref.config, outcome.todos)
     except Exception as exc:  # noqa: BLE001 - a config, set-up or isolation error: still hand over a valid result
-        write_results(results_path, _failed_results(f"grader error, nothing was graded: {exc}"))
+        write_results(results_path, Results.failed(f"grader error, nothing was graded: {exc}").to_gradescope())
         print(f"coursekit grade: error: {exc}", file=sys.stderr)
         return 2
-    write_results(results_path, outcome)
-    max_score = sum(t["max_score"] for t in outcome["tests"])
-    print(f"{submission}: {outcome['score']:g} / {max_score:g} -> {results_path}")
-    print(outcome["output"].splitlines()[1])
-    for test in outcome["tests"]:
-        print(f"  {test['status']:6}  {test['score']:g}/{test['max_score']:g}  {test['name']}")
+    write_results(results_path, outcome.to_gradescope())
+    print(f"{submission}: {outcome.score:g} / {outcome.max_score:g} -> {results_path}")
+    print(outcome.notes[0])
+    for todo in outcome.todos:
+        print(f"  {todo.status:6}  {todo.score:g}/{todo.points:g}  {todo.label}")
     return 0

@@ -10,6 +10,11 @@ files, one CSV of per-TODO scores and an instructor report (report.py).
   every submission whose results match, so killing the batch at any moment loses only the grades in flight.
   A changed submission is regraded; a grader error (exit code 2, or no results) is kept for the CSV and
   retried by the next run.
+- Regrades: each TODO's result records its fingerprint (regrade.py). When grading.toml's points, a TODO's
+  hidden checks, its reference code or a notebook threshold changed since a submission was graded, only
+  the TODOs that changed are graded again (`coursekit grade --todos`), a change of points alone rescores
+  without grading, and OUT/regrades/<time>.md and .csv list per student and TODO the old and new score and
+  why. `--only NAME` regrades one submission whole (repeatable).
 - When the batch process dies, even by SIGKILL, its grade processes are killed too (PR_SET_PDEATHSIG), so
   no orphan goes on grading beside the restarted batch.
 """
@@ -29,11 +34,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import report
+from . import regrade, report
 from .fsutil import atomic_write_text
 from .grade import assignments_of, build_base, detect_assignment
 from .reference import Reference
 from .report import BATCH_KEY
+from .results import Results
 
 DEFAULT_TIMEOUT = 3600
 # Runs each grade process: dies with the batch (PR_SET_PDEATHSIG = 1), or exits if the batch is already gone.
@@ -49,15 +55,19 @@ LAUNCHER = (
 
 
 def grade_argv(submission, results, *, assignment=None, root=None, config=None, notebooks=False, isolation=None,
-               require_isolation=False, worker_python=None, worker_uid_base=None, base=None):
+               require_isolation=False, worker_python=None, worker_uid_base=None, base=None, todos=(), previous=None):
     """The `coursekit grade` command line (after `coursekit`) for one submission; None leaves the grader's default.
-    `base`: a kit built once by grade.build_base, so each grade skips building the extension."""
+    `base`: a kit built once by grade.build_base, so each grade skips building the extension. `todos`, `previous`:
+    regrade those TODOs only, the others taken from the results.json `previous`."""
     argv = ["grade", str(submission), "--results", str(results)]
     options = (("--assignment", assignment), ("--root", root), ("--config", config), ("--isolation", isolation),
                ("--worker-python", worker_python), ("--worker-uid-base", worker_uid_base), ("--base", base))
     for flag, value in options:
         if value is not None and value != "":
             argv += [flag, str(value)]
+    for todo in todos:
+        argv += ["--todos", todo]
+    argv += ["--previous", str(previous)] if todos else []
     argv += ["--notebooks"] if notebooks else []
     argv += ["--require-isolation"] if require_isolation else []
     return argv
@@ -117,11 +127,6 @@ def finished(results_path, expected):
     return meta.get("status") == "graded" and all(meta.get(k) == v for k, v in expected.items())
 
 
-def failed_results(message):
-    return {"score": 0.0, "execution_time": 0.0, "output": message, "visibility": "visible",
-            "stdout_visibility": "hidden", "tests": []}
-
-
 class Batch:
     def __init__(self, *, out, timeout, grade_options):
         self.out = Path(out)
@@ -131,12 +136,14 @@ class Batch:
         self.lock = threading.Lock()
         self.stopping = False
 
-    def grade(self, name, path, meta, base):
-        """Grade one submission in its own process; write OUT/<name>.json atomically; return its status."""
+    def grade(self, name, path, meta, base, todos=()):
+        """Grade one submission (only `todos` when given, over its finished results) in its own process; write
+        OUT/<name>.json atomically; return its status."""
         tmp = self.out / ".partial" / f"{name}.json"
         tmp.parent.mkdir(exist_ok=True)
         argv = [sys.executable, "-m", "coursekit",
-                *grade_argv(path, tmp, assignment=meta["assignment"], base=base, **self.grade_options)]
+                *grade_argv(path, tmp, assignment=meta["assignment"], base=base, todos=todos,
+                            previous=self.out / f"{name}.json", **self.grade_options)]
         start = time.monotonic()
         log_path = self.out / "logs" / f"{name}.log"
         log_path.parent.mkdir(exist_ok=True)
@@ -167,10 +174,12 @@ class Batch:
             results = None
         tmp.unlink(missing_ok=True)
         if timed_out:
-            status, results = "error", failed_results(f"grader killed after the batch timeout ({self.timeout} s)")
+            status = "error"
+            results = Results.failed(f"grader killed after the batch timeout ({self.timeout} s)").to_gradescope()
         elif results is None:
             status = "error"
-            results = failed_results(f"the grader wrote no results.json (exit code {returncode}); see {log_path}")
+            results = Results.failed(f"the grader wrote no results.json (exit code {returncode}); "
+                                     f"see {log_path}").to_gradescope()
         else:
             status = "graded" if returncode == 0 else "error"
         extra = results.setdefault("extra_data", {})
@@ -207,8 +216,84 @@ def _build_bases(ref, assignments, folder):
     return kits
 
 
+class Plan:
+    """What a batch run does: `grade` [(name, path, meta, TODOs or () for all)], how many it skips, and for each
+    submission graded before, its previous Results and why it is graded again (for the regrade diff)."""
+
+    def __init__(self):
+        self.grade, self.skipped, self.before, self.rows, self.rescored = [], 0, {}, [], 0
+        self.fingerprints = {}
+
+    def fps(self, ref, assignment):
+        if assignment not in self.fingerprints:
+            self.fingerprints[assignment] = regrade.fingerprints(ref, assignment)
+        return self.fingerprints[assignment]
+
+    def add(self, ref, out, name, path, meta, forced):
+        results_path = out / f"{name}.json"
+        previous = regrade.load(results_path)
+        graded_before = previous is not None and finished(results_path, {"assignment": meta["assignment"]})
+        if forced or not finished(results_path, meta):
+            self.grade.append((name, path, meta, ()))
+            if graded_before:
+                why = "regraded alone (--only)" if forced else "the submission or its settings changed"
+                self.before[name] = (previous, {t.id: why for t in previous.todos} | {"": why})
+            return
+        fps = self.fps(ref, meta["assignment"])
+        reasons = regrade.changes(previous, fps)
+        todos = regrade.needs_grading(reasons)
+        if todos:
+            self.grade.append((name, path, meta, tuple(todos)))
+            self.before[name] = (previous, reasons)
+        elif reasons:
+            data = json.loads(results_path.read_text(encoding="utf-8"))
+            now = regrade.rescore(previous, ref.config, meta["assignment"], fps).to_gradescope()
+            now["execution_time"] = data.get("execution_time", 0.0)
+            atomic_write_text(results_path, json.dumps(now, indent=2) + "\n")
+            self.rows += regrade.diff_rows(name, meta["assignment"], previous, Results.from_gradescope(now), reasons)
+            self.rescored += 1
+        else:
+            self.skipped += 1
+
+
+def plan(ref, subs, out, assignment, notebooks, only):
+    """The Plan of a batch over `subs` ({name: path}); `only`: names regraded whole, the others left alone."""
+    unknown = sorted(set(only or ()) - set(subs))
+    if unknown:
+        raise ValueError(f"--only {', '.join(unknown)}: no such submission (known: {', '.join(sorted(subs))})")
+    todo = Plan()
+    for name, path in subs.items():
+        if only and name not in only:
+            continue
+        meta = {"submission": path.name, "sha256": fingerprint(path), "notebooks": notebooks}
+        try:
+            meta["assignment"] = assignment or detect_assignment(ref.config, path)
+        except ValueError as exc:
+            meta["assignment"] = ""
+            results = Results.failed(f"not graded: {exc}").to_gradescope()
+            results["extra_data"] = {BATCH_KEY: {**meta, "status": "error", "exit_code": None, "seconds": 0.0}}
+            atomic_write_text(out / f"{name}.json", json.dumps(results, indent=2) + "\n")
+            continue
+        todo.add(ref, out, name, path, meta, bool(only))
+    return todo
+
+
+def _regrade_diff(todo, out):
+    """Write the diff of the submissions graded before (regrade.write_diff); its path, or None."""
+    rows = list(todo.rows)
+    for name, (previous, reasons) in todo.before.items():
+        after = regrade.load(out / f"{name}.json")
+        if after is not None and finished(out / f"{name}.json", {}):
+            why = {t.id: reasons.get(t.id, reasons.get("", "regraded")) for t in after.todos}
+            rows += regrade.diff_rows(name, after.assignment, previous, after, why)
+    if not todo.before and not todo.rescored:
+        return None
+    return regrade.write_diff(out, rows, len(todo.before) + todo.rescored, time.strftime("%Y%m%d-%H%M%S"))
+
+
 def main(*, folder, out="build/grades", csv_path=None, jobs=2, assignment=None, notebooks=False, timeout=DEFAULT_TIMEOUT,
-         root=None, config=None, isolation=None, require_isolation=False, worker_python=None, worker_uid_base=None):
+         root=None, config=None, isolation=None, require_isolation=False, worker_python=None, worker_uid_base=None,
+         only=None):
     ref = Reference(root, config)
     subs = submissions_in(folder)
     out = Path(out)
@@ -217,23 +302,12 @@ def main(*, folder, out="build/grades", csv_path=None, jobs=2, assignment=None, 
         raise ValueError(f"--jobs must be at least 1, not {jobs}")
     if assignment and assignment not in ref.config.assignments:
         raise ValueError(f"unknown assignment {assignment!r}; known: {', '.join(ref.config.assignments)}")
-    todo, skipped = [], 0
     assignment = assignment or batch_assignment(ref.config, subs.values())
-    for name, path in subs.items():
-        meta = {"submission": path.name, "sha256": fingerprint(path), "notebooks": notebooks}
-        try:
-            meta["assignment"] = assignment or detect_assignment(ref.config, path)
-        except ValueError as exc:
-            meta["assignment"] = ""
-            results = failed_results(f"not graded: {exc}")
-            results["extra_data"] = {BATCH_KEY: {**meta, "status": "error", "exit_code": None, "seconds": 0.0}}
-            atomic_write_text(out / f"{name}.json", json.dumps(results, indent=2) + "\n")
-            continue
-        if finished(out / f"{name}.json", meta):
-            skipped += 1
-        else:
-            todo.append((name, path, meta))
-    print(f"{len(subs)} submissions: {skipped} already graded, {len(todo)} to grade with {jobs} job(s)", flush=True)
+    todo = plan(ref, subs, out, assignment, notebooks, only)
+    parts = sum(bool(t) for *_, t in todo.grade)
+    print(f"{len(subs)} submissions: {todo.skipped} already graded, {len(todo.grade)} to grade with {jobs} job(s)"
+          + (f" ({parts} of them only the TODOs that changed)" if parts else "")
+          + (f", {todo.rescored} rescored for new points" if todo.rescored else ""), flush=True)
 
     # Grades a killed batch left unfinished; the restart grades those submissions again.
     shutil.rmtree(out / ".partial", ignore_errors=True)
@@ -245,9 +319,10 @@ def main(*, folder, out="build/grades", csv_path=None, jobs=2, assignment=None, 
     pool = ThreadPoolExecutor(max_workers=jobs)
     bases = tempfile.TemporaryDirectory(prefix="coursekit-batch-")
     try:
-        kits = _build_bases(ref, sorted({meta["assignment"] for _, _, meta in todo}), Path(bases.name))
-        futures = {pool.submit(batch.grade, name, path, meta, kits[meta["assignment"]]): name for name, path, meta in todo}
-        with tqdm(total=len(todo), unit="submission", desc="grading", file=sys.stderr) as bar:
+        kits = _build_bases(ref, sorted({meta["assignment"] for _, _, meta, _ in todo.grade}), Path(bases.name))
+        futures = {pool.submit(batch.grade, name, path, meta, kits[meta["assignment"]], todos): name
+                   for name, path, meta, todos in todo.grade}
+        with tqdm(total=len(todo.grade), unit="submission", desc="grading", file=sys.stderr) as bar:
             for future in as_completed(futures):
                 status = future.result()
                 bar.set_postfix_str(f"{futures[future]}: {status}", refresh=False)
@@ -265,9 +340,9 @@ def main(*, folder, out="build/grades", csv_path=None, jobs=2, assignment=None, 
     errors = [r for r in rows if r["status"] != "graded"]
     for row in errors:
         print(f"{row['submission']}: {row['status']}: {row['error']}")
-    print(f"scores -> {csv_file}\nreport -> {html}")
+    diff = _regrade_diff(todo, out)
+    print(f"scores -> {csv_file}\nreport -> {html}" + (f"\nregrade diff -> {diff}" if diff else ""))
     if interrupted:
         print("interrupted: finished grades are kept; run the same command again to grade the rest", file=sys.stderr)
         return 130
     return 0
-

@@ -59,13 +59,21 @@ class CheckSpec:
     func: object
     uses: tuple = ()
     timeout: float | None = None
+    public: bool = False
 
 
-def check(todo, *, uses=(), timeout=None):
-    """Mark a function as a hidden check of `todo` (a grading.toml TODO id)."""
+# A check on the course's own public inputs (the notebook's and public tests' values) reveals nothing a student
+# does not have: its details follow [visibility] public_checks. The course names those checks *_course_values,
+# *_course_case(s); `public=` says so explicitly.
+PUBLIC_NAME_PARTS = ("_course_value", "_course_case")
+
+
+def check(todo, *, uses=(), timeout=None, public=None):
+    """Mark a function as a hidden check of `todo` (a grading.toml TODO id); `public`: see PUBLIC_NAME_PARTS."""
 
     def decorate(func):
-        func.coursekit_check = CheckSpec(todo, func.__name__, func, tuple(uses), timeout)
+        is_public = any(part in func.__name__ for part in PUBLIC_NAME_PARTS) if public is None else bool(public)
+        func.coursekit_check = CheckSpec(todo, func.__name__, func, tuple(uses), timeout, is_public)
         return func
 
     return decorate

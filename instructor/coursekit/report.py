@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from .fsutil import atomic_write_bytes, atomic_write_text
+from .results import Results
 
 # Where grade-batch records, in a results.json's extra_data, what it graded (grade_batch.py writes it).
 BATCH_KEY = "coursekit_batch"
@@ -35,9 +36,11 @@ def load_rows(out):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             meta = data["extra_data"][BATCH_KEY]
-            tests = [t for t in data.get("tests", []) if isinstance(t, dict) and "name" in t]
+            graded = Results.from_gradescope(data)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
+        tests = [{"name": t.label, "id": t.id, "score": t.score, "max_score": t.points, "status": t.status}
+                 for t in graded.todos]
         status = meta.get("status", "error")
         output = str(data.get("output", "")).strip()
         rows.append({

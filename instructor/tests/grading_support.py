@@ -96,6 +96,8 @@ def check_results(results):
         assert TEST_KEYS <= set(test)
         assert test["status"] in ("passed", "failed")
         assert 0 <= test["score"] <= test["max_score"]
+        if test["extra_data"]["coursekit"].get("part"):  # 0-point details of a TODO, or the total's holder
+            continue
         name, _, path = test["name"].rpartition(" (")
         by_id[f"{path[:-1]}::{name}"] = test
     assert abs(results["score"] - sum(t["score"] for t in results["tests"])) < 1e-6

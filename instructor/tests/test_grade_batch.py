@@ -195,3 +195,89 @@ def test_a_folder_with_two_assignments_notebooks_is_not_guessed(tree, tmp_path):
     other.mkdir()
     shutil.copyfile(tree / "assignment1/demo.ipynb", other / "demo.ipynb")
     assert batch_assignment(cfg, [both, plain, other]) is None
+
+
+def regrade_rows(out):
+    """The rows of the newest regrade diff CSV in `out`, by (student, TODO name)."""
+    newest = sorted((out / "regrades").glob("*.csv"))[-1]
+    return {(r["student"], r["todo"].split("::")[1]): r for r in csv.DictReader(newest.open())}
+
+
+def test_regrade_after_a_change_grades_only_what_it_affects(tree, tmp_path, capsys):
+    subs, out = tmp_path / "subs", tmp_path / "grades"
+    plan = make_batch(Reference(tree), "assignment1", subs, count=3, seed=5, broken=False)
+    argv = ["grade-batch", str(subs), "--root", str(tree), "--out", str(out)]
+    assert cli.main(argv) == 0
+    capsys.readouterr()
+    solved = {Path(name).stem: s for name, s in plan.items()}
+    graded = results_files(out)
+
+    # Points of `add` 2 -> 4: rescored from the recorded checks, no submission graded again.
+    config = tree / "instructor/grading.toml"
+    config.write_text(config.read_text().replace('id = "cs231n/ops.py::add"\nassignment = "assignment1"\npoints = 2',
+                                                 'id = "cs231n/ops.py::add"\nassignment = "assignment1"\npoints = 4'))
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "0 to grade" in printed and "3 rescored for new points" in printed and "regrade diff -> " in printed
+    rows = regrade_rows(out)
+    gained = sorted(s for s, done in solved.items() if "cs231n/ops.py::add" in done)
+    assert gained and sorted(s for s, todo in rows if todo == "add") == gained
+    assert all(rows[s, "add"]["old"] == "2" and rows[s, "add"]["new"] == "4" and rows[s, "add"]["reason"] == "points 2 -> 4"
+               for s in gained)
+    scores = {r["submission"]: r for r in csv.DictReader((out / "scores.csv").open())}
+    assert column(scores["a1_student000.zip"], "add") == 4.0
+
+    # The hidden check of `scale` changes (now nobody passes it): only `scale` is graded again.
+    hidden = tree / "instructor/hidden_tests/ops.py"
+    hidden.write_text(hidden.read_text().replace("5 * k, f\"scale(5, {k})\"", "5 * k + 1, f\"scale(5, {k})\""))
+    before = {n: json.loads((out / n).read_text()) for n in graded}
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "3 to grade with 2 job(s) (3 of them only the TODOs that changed)" in printed
+    rows = regrade_rows(out)
+    lost = sorted(s for s, done in solved.items() if "cs231n/ops.py::scale" in done)
+    assert sorted(rows) == [(s, "scale") for s in lost]
+    assert all(rows[s, "scale"]["new"] == "0" and rows[s, "scale"]["reason"] == "its hidden checks changed" for s in lost)
+    for name, old in before.items():  # the other TODOs' results are the recorded ones, check by check
+        new = json.loads((out / name).read_text())
+        keep = [t for t in old["tests"] if "scale" not in t["name"]]
+        assert keep == [t for t in new["tests"] if "scale" not in t["name"]], name
+
+    # Nothing changed: nothing graded, no new diff. --only regrades one student whole, and no other.
+    assert cli.main(argv) == 0
+    assert "3 already graded, 0 to grade" in capsys.readouterr().out
+    files = results_files(out)
+    assert cli.main([*argv, "--only", "a1_student001"]) == 0
+    assert "0 already graded, 1 to grade" in capsys.readouterr().out
+    now = results_files(out)
+    assert [n for n in now if now[n] != files[n]] == ["a1_student001.json"]
+    assert cli.main([*argv, "--only", "nobody"]) == 2
+    assert "--only nobody: no such submission" in capsys.readouterr().err
+
+
+def test_fingerprints_name_what_changed_and_nothing_else(tree):
+    from coursekit import regrade
+    from coursekit.results import Results, TodoResult
+
+    def recorded():
+        fps = regrade.fingerprints(Reference(tree), "assignment1")
+        return Results([TodoResult(t, fp["points"], fingerprint=fp) for t, fp in fps.items()])
+
+    before = recorded()
+    assert regrade.changes(before, regrade.fingerprints(Reference(tree), "assignment1")) == {}
+    ops = tree / "cs231n/ops.py"
+    ops.write_text(ops.read_text().replace("out = a + b", "out = b + a"))  # the reference of add
+    hidden = tree / "instructor/hidden_tests/ops.py"
+    hidden.write_text(hidden.read_text() + "\n\ndef _shared_helper():\n    return 1\n")  # module-level code
+    config = tree / "instructor/grading.toml"
+    config.write_text(config.read_text().replace("min_accuracy = { fashion_mnist = 0.5 }", "min_accuracy = { fashion_mnist = 0.6 }"))
+    reasons = regrade.changes(before, regrade.fingerprints(Reference(tree), "assignment1"))
+    assert reasons == {"cs231n/ops.py::add": "its hidden checks changed; its reference code changed",
+                       "cs231n/ops.py::scale": "its hidden checks changed",
+                       "assignment1/demo.ipynb::answer": "its accuracy threshold changed"}
+    assert regrade.needs_grading(reasons) == sorted(reasons)
+    assert regrade.needs_grading({"a": "points 2 -> 4", "b": "no longer graded"}) == []
+    # A check of another TODO changes: add's and scale's fingerprints stay.
+    before = recorded()
+    hidden.write_text(hidden.read_text().replace("[4, 5]", "[4, 6]").replace("9, \"Acc", "10, \"Acc"))
+    assert regrade.changes(before, regrade.fingerprints(Reference(tree), "assignment1")) == {}

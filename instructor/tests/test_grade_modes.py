@@ -91,7 +91,7 @@ def _grade(tree, submission, isolation, results):
 
 
 def _scores(results):
-    return {t["name"].split(" ")[0]: t["score"] for t in results["tests"]}
+    return {t["name"].split(" ")[0]: t["score"] for t in results["tests"] if not t["extra_data"]["coursekit"].get("part")}
 
 
 @pytest.mark.skipif(not ROOT, reason="the namespaces and uid modes need root")
@@ -104,7 +104,7 @@ def test_honest_code_scores_the_same_and_cheats_nothing_in_each_mode(submissions
     assert f"isolation: {isolation}" in good["output"]
     bad = _grade(tree, cheat, isolation, tmp_path / "cheat.json")
     assert _scores(bad) == {"add": 0.0, "scale": 3.0, "answer": 0.0}
-    assert "add(10, -3) is None" in next(t["output"] for t in bad["tests"] if t["name"].startswith("add"))
+    assert "add(10, -3) is None" in "".join(t["output"] for t in bad["tests"] if t["name"].startswith("add"))
     deadline = time.monotonic() + 5
     while _new(before) != ([], [], []) and time.monotonic() < deadline:
         time.sleep(0.1)

@@ -1,9 +1,11 @@
 """`coursekit gradescope`: the autograder zip's layout, and Gradescope simulated locally (setup.sh in a fresh
 virtual environment, then run_autograder on a reference, a release, broken and hostile submissions)."""
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -13,13 +15,19 @@ import tempfile
 import time
 import uuid
 import zipfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from coursekit import cli
+from coursekit import cli, config
+from coursekit.bench_container import Box
+from coursekit.config import ConfigError, Visibility
+from coursekit.container import memory_limit_mb, too_small
 from coursekit.gradescope import WORKER_UID, AutograderError, build
 from coursekit.reference import Reference
 from coursekit.release import write_solved
+from coursekit.results import Check, Results, TodoResult
+from coursekit.submission_limit import decide
 
 REPO = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = Path("/usr/bin/python3")
@@ -99,6 +107,128 @@ def test_real_tree_builds(assignment, tmp_path):
     products = [m for m in members if m.endswith((".so", ".c", ".pyc", ".npz"))]
     data = [m for m in members if "/datasets/" in m and not m.endswith("/.gitkeep")]
     assert not products and not data
+
+
+# -- results.json: visibility, the submission limit, the container's memory ------------------------------------
+
+
+def course_results(visibility=None, show_total=False):
+    """A Results of two TODOs: one with a public and a hidden check, one notebook TODO with its measured model."""
+    visibility = visibility or Visibility()
+    code = TodoResult("cs231n/ops.py::add", 4.0, [Check("add_course_values", True, "", True),
+                                                 Check("add_hidden", False, "add(10, -3) is None")], visibility)
+    model = TodoResult("assignment1/demo.ipynb::answer", 2.0, [Check("answer model accuracy", True, "accuracy 0.91", True)],
+                       visibility, measured={"accuracy": 0.91, "parameters": 1234, "dataset": "fashion_mnist", "split": "val"})
+    return Results([code, model], "assignment1", ["isolation: namespaces"], show_total=show_total)
+
+
+def by_name(data):
+    return {t["name"]: t for t in data["tests"]}
+
+
+def test_default_visibility_shows_summaries_and_public_checks_now_hidden_details_after_publication():
+    data = course_results().to_gradescope()
+    tests = by_name(data)
+    add = tests["add (cs231n/ops.py)"]
+    assert (add["score"], add["max_score"], add["visibility"]) == (2.0, 4.0, "visible")
+    assert "1/2 checks passed" in add["output"] and "✓ add_course_values" in add["output"]
+    assert "add_hidden" not in add["output"] and "details of 1 more check(s): shown when the grades are published" in add["output"]
+    details = tests["add (cs231n/ops.py): details"]
+    assert (details["score"], details["max_score"], details["visibility"]) == (0.0, 0.0, "after_published")
+    assert "✗ add_hidden: add(10, -3) is None" in details["output"]
+    assert tests["answer (assignment1/demo.ipynb)"]["visibility"] == "visible" and data["score"] == 4.0
+    # Gradescope hides the total while a result waits for publication: the output does not state it either.
+    assert data["output"].splitlines()[0] == "assignment1: graded; your total is shown when the grades are published"
+    back = Results.from_gradescope(data)
+    assert [(t.id, t.score, t.points) for t in back.todos] == [("cs231n/ops.py::add", 2.0, 4.0),
+                                                              ("assignment1/demo.ipynb::answer", 2.0, 2.0)]
+    assert back.todos[1].measured["parameters"] == 1234 and back.notes == ["isolation: namespaces"]
+
+
+@pytest.mark.parametrize("hidden_checks, show_total, waiting, total_line", [
+    ("hidden", False, ["Total"], False),    # details never shown; a 0-point entry holds the total back
+    ("hidden", True, [], True),             # details never shown, total at once
+    ("visible", True, [], True),            # everything at once
+    ("after_due_date", False, ["add (cs231n/ops.py): details"], False),
+])
+def test_each_visibility_setting(hidden_checks, show_total, waiting, total_line):
+    data = course_results(Visibility(hidden_checks=hidden_checks, show_total=show_total), show_total).to_gradescope()
+    assert [t["name"] for t in data["tests"] if t["visibility"] in ("after_due_date", "after_published")] == waiting
+    assert data["output"].startswith("assignment1: 4 / 6 points") == total_line
+    details = by_name(data).get("add (cs231n/ops.py): details")
+    if hidden_checks == "visible":
+        assert details is None and "add(10, -3) is None" in by_name(data)["add (cs231n/ops.py)"]["output"]
+    else:
+        assert details["visibility"] == hidden_checks and details["max_score"] == 0
+
+
+def test_visibility_settings_are_checked(tmp_path):
+    base = "[assignments.a]\nnotebooks = []\n"
+    cases = {'[visibility]\nhidden_checks = "later"\n': "hidden_checks = 'later'; choose one of visible",
+             '[visibility]\nshow_total = true\n': "show_total = true, but Gradescope hides the total",
+             '[leaderboard]\ntodo = "x.py::f"\n': "[leaderboard] takes one key, todo = the id of a notebook TODO",
+             '[submissions]\nlimit = -1\n': "[submissions] limit must be a whole number"}
+    for text, message in cases.items():
+        (tmp_path / "g.toml").write_text(base + text)
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            config.load(tmp_path / "g.toml")
+    (tmp_path / "g.toml").write_text(base + '[visibility]\nhidden_checks = "hidden"\nshow_total = true\n'
+                                     'checks = { add_hidden = "visible" }\n')
+    found = config.load(tmp_path / "g.toml").visibility
+    assert found.show_total and found.of_check("add_hidden", False) == "visible" and found.of_check("x", False) == "hidden"
+
+
+def metadata(now, previous):
+    """submission_metadata.json of a submission at hour `now` after hours `previous` [(hour, score, refused)]."""
+    start = datetime(2026, 9, 1, 9, 0, tzinfo=timezone(timedelta(hours=-7)))
+
+    def at(hours):
+        return (start + timedelta(hours=hours)).isoformat()
+
+    return {"id": 7, "created_at": at(now), "assignment": {"title": "A1"}, "users": [{"id": 1, "name": "S"}],
+            "previous_submissions": [
+                {"submission_time": at(h), "score": score,
+                 "results": {"score": score, "output": "graded", "tests": [{"name": "t", "score": score, "max_score": 5}],
+                             "extra_data": {"coursekit": {"limit": "refused"}} if refused else {}}}
+                for h, score, refused in previous]}
+
+
+def test_submission_limit_refuses_the_next_within_its_window_and_keeps_the_score():
+    assert decide(metadata(3, [(0, 1.0, False), (1, 2.0, False)]), 3, 24) is None  # the 3rd of 3
+    refused = decide(metadata(3, [(0, 1.0, False), (1, 2.0, False), (2, 4.0, False)]), 3, 24)
+    assert refused["score"] == 4.0 and refused["tests"][0]["score"] == 4.0
+    assert refused["output"].startswith("Submission limit: 3 graded submission(s) per 24 hours. This submission was "
+                                        "not graded; your previous score (4) stands. Your next submission is graded "
+                                        "if made after 2026-09-02T09:00-07:00.")
+    assert refused["extra_data"]["coursekit"]["limit"] == "refused"
+    assert decide(metadata(24, [(0, 1.0, False), (1, 2.0, False), (2, 4.0, False)]), 3, 24) is None  # 1st left the window
+    # Refusals do not count, and later submissions (a regrade of an old one) neither.
+    assert decide(metadata(3, [(0, 1.0, False), (1, 2.0, False), (2, 2.0, True), (2.5, 2.0, True)]), 3, 24) is None
+    assert decide(metadata(3, [(0, 1.0, False), (4, 1.0, False), (5, 1.0, False)]), 2, 24) is None
+    assert decide(metadata(3, [(0, 1.0, False)] * 9), 0, 24) is None  # no limit set
+
+
+def test_container_memory_limit_is_read_from_cgroup_v1_and_v2(tmp_path):
+    v1 = tmp_path / "v1"
+    (v1 / "memory/docker/abc").mkdir(parents=True)
+    (v1 / "memory/docker/abc/memory.stat").write_text(f"cache 0\nhierarchical_memory_limit {768 * 2**20}\n")
+    (tmp_path / "cg1").write_text("4:memory:/docker/abc\n1:cpu:/\n")
+    assert memory_limit_mb(v1, tmp_path / "cg1") == 768
+    v2 = tmp_path / "v2"
+    (v2 / "a/b").mkdir(parents=True)
+    (v2 / "cgroup.controllers").write_text("memory cpu\n")
+    (v2 / "a/memory.max").write_text(f"{512 * 2**20}\n")
+    (v2 / "a/b/memory.max").write_text("max\n")
+    (tmp_path / "cg2").write_text("0::/a/b\n")
+    assert memory_limit_mb(v2, tmp_path / "cg2") == 512  # the parent's limit is the one enforced
+    (v2 / "a/memory.max").write_text("max\n")
+    assert memory_limit_mb(v2, tmp_path / "cg2") is None
+    cfg = Reference(REPO).config
+    need = cfg.min_memory_mb["assignment2"][0]
+    assert too_small(cfg, "assignment2", False, limit_mb=need) == ""
+    message = too_small(cfg, "assignment2", False, limit_mb=need - 256)
+    assert f"has {need - 256} MB of memory and grading assignment2 needs {need} MB" in message
+    assert f"set the memory to {need} MB or more" in message
 
 
 # -- Gradescope, simulated ---------------------------------------------------------------------------------
@@ -193,15 +323,20 @@ def autograder(tmp_path_factory):
         shutil.rmtree(ag, ignore_errors=True)
 
 
-def run_autograder(autograder, fill):
+def run_autograder(autograder, fill, metadata=None, preexec_fn=None):
+    """run_autograder on the submission `fill` writes; `metadata`: Gradescope's submission_metadata.json;
+    `preexec_fn`: run in a container-sized cgroup (bench_container.Box.join)."""
     ag = autograder["root"]
     for folder in ("submission", "results"):
         shutil.rmtree(ag / folder, ignore_errors=True)
+    (ag / "submission_metadata.json").unlink(missing_ok=True)
+    if metadata is not None:
+        (ag / "submission_metadata.json").write_text(json.dumps(metadata))
     (ag / "submission").mkdir()
     fill(ag / "submission")
     start = time.monotonic()
     proc = subprocess.run([str(ag / "source/run_autograder")], cwd=ag, env=autograder["env"], capture_output=True,
-                          text=True, timeout=1800)
+                          text=True, timeout=1800, preexec_fn=preexec_fn)
     print(f"run_autograder: {time.monotonic() - start:.0f} s, exit {proc.returncode}")
     results = json.loads((ag / "results/results.json").read_text())
     assert isinstance(results["tests"], list) and isinstance(results["output"], str), results
@@ -301,3 +436,79 @@ def test_hostile_submission_is_contained(autograder):
     assert not written, f"the submission wrote {written}"
     assert not survivors, "a daemon the submission started outlived run_autograder"
     assert results["score"] <= max_score(results)
+
+
+@contextlib.contextmanager
+def container_settings(autograder, text):
+    """The container's grading.toml with `text` added (as if the zip had been built with it), restored after."""
+    path = autograder["root"] / "source/reference/instructor/grading.toml"
+    before = path.read_text()
+    path.write_text(before + text)
+    try:
+        yield
+    finally:
+        path.write_text(before)
+
+
+def previous(hour, results):
+    """An entry of submission_metadata.json's previous_submissions, `hour` hours into the term."""
+    when = datetime(2026, 9, 1, 9, 0, tzinfo=timezone.utc) + timedelta(hours=hour)
+    return {"submission_time": when.isoformat(), "score": results["score"], "results": results}
+
+
+def submitted(hour, earlier):
+    return {"id": 1, "created_at": previous(hour, {"score": 0})["submission_time"], "previous_submissions": earlier}
+
+
+def test_visibility_leaderboard_and_submission_limit_on_gradescope(autograder, reference_model):
+    def reference(folder):
+        unzip_into(autograder["samples"] / "assignment1_reference_submission.zip")(folder)
+        shutil.copyfile(reference_model, folder / reference_model.name)
+
+    tuning = "assignment1/two_layer_net.ipynb::two_layer_net_tuning"
+    settings = f'\n[leaderboard]\ntodo = "{tuning}"\n[submissions]\nlimit = 2\nwindow_hours = 24\n'
+    with container_settings(autograder, settings):
+        first, _ = run_autograder(autograder, reference, submitted(0, []))
+        assert first["score"] == max_score(first) > 0
+        # The course's defaults: summaries and public checks now, the other checks' details at publication,
+        # and so no total in the output until then.
+        summaries = [t for t in first["tests"] if t["max_score"] > 0]
+        details = [t for t in first["tests"] if t["name"].endswith(": details")]
+        assert summaries and all(t["visibility"] == "visible" for t in summaries)
+        assert details and all(t["visibility"] == "after_published" and t["max_score"] == 0 for t in details)
+        assert first["output"].startswith("assignment1: graded; your total is shown when the grades are published")
+        board = {e["name"]: e for e in first["leaderboard"]}
+        assert board["Accuracy"]["value"] >= 0.86 and board["Dataset"]["value"] == "fashion_mnist (val)"
+        assert board["Parameters"] == {"name": "Parameters", "value": 784 * 100 + 100 + 100 * 10 + 10, "order": "asc"}
+
+        # The third submission within 24 hours of two graded ones: refused, the previous grade stands.
+        release = unzip_into(autograder["samples"] / "assignment1_release_submission.zip")
+        refused, proc = run_autograder(autograder, release, submitted(5, [previous(0, first), previous(1, first)]))
+        assert proc.returncode == 0 and refused["score"] == first["score"] and refused["tests"] == first["tests"]
+        assert refused["output"].startswith("Submission limit: 2 graded submission(s) per 24 hours.")
+        assert "your previous score" in refused["output"] and "2026-09-02T09:00+00:00" in refused["output"]
+        # A day after the first, the same upload is graded (the release: 0).
+        later, _ = run_autograder(autograder, release, submitted(24.5, [previous(0, first), previous(1, first),
+                                                                        previous(5, refused)]))
+        assert later["score"] == 0 and "Submission limit" not in later["output"]
+        assert "leaderboard" not in later or all(e["name"] != "Accuracy" for e in later["leaderboard"])
+
+
+def test_a_container_too_small_is_said_so(autograder):
+    release = unzip_into(autograder["samples"] / "assignment1_release_submission.zip")
+    need = Reference(REPO).config.min_memory_mb["assignment1"][0]
+    box = Box(need - 256, 1.0)
+    try:
+        small, proc = run_autograder(autograder, release, preexec_fn=box.join)
+    finally:
+        box.remove()
+    assert proc.returncode == 2 and small["tests"] == [] and small["score"] == 0
+    assert f"has {need - 256} MB of memory and grading assignment1 needs {need} MB" in small["output"]
+    box = Box(40, 1.0)  # too small for the grader to start: the kernel kills it
+    try:
+        killed, proc = run_autograder(autograder, release, preexec_fn=box.join)
+    finally:
+        box.remove()
+    assert proc.returncode == 137 and killed["score"] == 0
+    assert "The grader was killed (signal 9; out of memory?)" in killed["output"]
+    assert "raise the container's memory" in killed["output"]

@@ -71,3 +71,30 @@ def test_empty_or_missing_folder_is_a_clear_error(tmp_path, capsys):
     assert "does not exist; pass the --out folder of coursekit grade-batch" in capsys.readouterr().err
     assert cli.main(["report", str(tmp_path)]) == 2
     assert "no grade-batch results" in capsys.readouterr().err
+
+
+def test_gradebook_export_has_a_row_per_student_and_a_column_per_assignment(tmp_path, capsys):
+    one, two = tmp_path / "a1", tmp_path / "a2"
+    one.mkdir()
+    two.mkdir()
+    write_result(one, "a1_1001", "assignment1", {"a.py::f": (2, 2), "a.py::g": (1.5, 3)})
+    write_result(one, "a1_1002", "assignment1", {"a.py::f": (0, 2), "a.py::g": (3, 3)})
+    write_result(one, "a1_1003", "assignment1", {}, status="error", output="grader error")
+    write_result(two, "a2_1001", "assignment2", {"b.py::h": (4, 4)})
+    out = tmp_path / "gradebook.csv"
+    assert cli.main(["export", str(one), str(two), "--out", str(out)]) == 0
+    assert "3 students, 2 columns" in capsys.readouterr().out
+    assert out.read_text().splitlines() == ["student_id,assignment1,assignment2", "1001,3.5,4", "1002,3,", "1003,,"]
+
+    assert cli.main(["export", str(one), "--out", str(out), "--format", "canvas", "--todos"]) == 0
+    rows = list(csv.reader(out.open()))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "assignment1",
+                       "assignment1: a.py::f", "assignment1: a.py::g"]
+    assert rows[1] == ["Points Possible", "", "", "", "", "5", "2", "3"]
+    assert rows[2] == ["", "", "1001", "", "", "3.5", "2", "1.5"] and rows[4][2:] == ["1003", "", "", "", "", ""]
+
+    write_result(one, "assignment1-1001", "assignment1", {"a.py::f": (2, 2)})  # the same student twice
+    assert cli.main(["export", str(one), "--out", str(out)]) == 2
+    assert "are both the assignment1 of student '1001'" in capsys.readouterr().err
+    assert cli.main(["export", str(two), "--out", str(out), "--id-pattern", r"^a2_(?P<id>\d{2})"]) == 0
+    assert out.read_text().splitlines()[1] == "10,4"
