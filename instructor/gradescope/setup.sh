@@ -20,6 +20,8 @@
 set -euo pipefail
 
 AG=${AUTOGRADER_ROOT:-/autograder}
+# The grader's secret (coursekit/secret.py) lives in the image, root-only; setup.sh makes it.
+export COURSEKIT_SECRET_FILE=$AG/secret/grader-secret
 SRC=$AG/source
 REF=$SRC/reference
 VENV=$AG/venv
@@ -79,6 +81,12 @@ if notes:
     sys.exit("; ".join(notes))
 EOF
 
+step "the grader's secret"
+# Hidden inputs are drawn from an HMAC of the graded code under this secret (coursekit/secret.py): made once in
+# the image, so every submission's container and a regrade share it, and readable by root only.
+"$VENV/bin/python" -c 'from coursekit.secret import grader_secret, secret_path; grader_secret(); print(secret_path())' \
+    || die "cannot create the grader's secret"
+
 step "permissions, checked as the worker uid $WORKER_UID"
 chmod 755 "$AG"
 chmod -R u+rwX,go-rwx "$SRC" "$AG/base"
@@ -93,6 +101,9 @@ if as_worker "$VENV/bin/python" -I -c 'import @@PACKAGE@@' 2>/dev/null; then
 fi
 if as_worker test -r "$REF/instructor/grading.toml"; then
     die "uid $WORKER_UID can read the reference tree"
+fi
+if as_worker test -r "$("$VENV/bin/python" -c 'from coursekit.secret import secret_path; print(secret_path())')"; then
+    die "uid $WORKER_UID can read the grader's secret"
 fi
 
 step "versions"
