@@ -529,6 +529,9 @@ def main(*, submission, results="results.json", root=None, config=None, assignme
          isolation="auto", require_isolation=False, jobs=2, base=None, test_timeout=None, worker_python=None,
          worker_uid_base=sandbox.DEFAULT_UID_BASE):
     results_path = Path(results)
+    # Nothing the grader writes (results, unpacked submissions, run folders before they are sealed) may be
+    # readable by a worker uid, whatever the caller's umask (sandbox.py's rules).
+    os.umask(0o077)
     try:
         ref = Reference(root, config)
         assignment = assignment or detect_assignment(ref.config, submission)

@@ -175,21 +175,24 @@ def _become(spec, alive_fd):
         os._exit(70)
 
 
-def _own_keyring():
+def _own_keyring(spec):
     """Kernel keys outlive processes, per uid (not per namespace): the program joins a new, empty session
-    keyring and, as its uid, empties the uid's user, user-session and persistent keyrings before any
-    student code runs, so it finds no key an earlier program of its uid added. Where keyctl is refused
-    (Docker's seccomp profile), no program can use keys at all, which does as well."""
+    keyring and, as its grading uid, empties the uid's user, user-session and persistent keyrings before
+    any student code runs, so it finds no key an earlier program of its uid added (not in the none mode:
+    those are the keyrings of the user who grades). Where keyctl is refused (Docker's seccomp profile), no
+    program can use keys at all, which does as well."""
     if KEYCTL is None:
         return
     _libc.syscall(KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, None)
+    if spec["mode"] == "none":
+        return
     persistent = _libc.syscall(KEYCTL, KEYCTL_GET_PERSISTENT, -1, KEY_SPEC_PROCESS_KEYRING)
     for keyring in (KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING, *([persistent] if persistent > 0 else [])):
         _libc.syscall(KEYCTL, KEYCTL_CLEAR, keyring)
 
 
 def _exec(spec):
-    _own_keyring()
+    _own_keyring(spec)
     fd = os.open("/dev/null", os.O_RDWR)
     # stderr stays the launcher's, which the grader reads (capped) to explain a worker that died.
     os.dup2(fd, 0)
