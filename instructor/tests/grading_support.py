@@ -32,6 +32,8 @@ TEST_UID_BASE = sandbox.DEFAULT_UID_BASE + 800
 WORKER_UIDS = range(TEST_UID_BASE, TEST_UID_BASE + sandbox.SLOTS)
 RESULT_KEYS = {"score", "execution_time", "output", "visibility", "stdout_visibility", "tests"}
 TEST_KEYS = {"name", "score", "max_score", "status", "output", "visibility"}
+# leaves_nothing's private folders.
+PRIVATE_PREFIX = "coursekit-test-grade-"
 # Where the session's shared fixtures go: never into a leaves_nothing block's private folder.
 SESSION_TMP = tempfile.gettempdir()
 
@@ -174,10 +176,13 @@ def _uid_of(pid):
 
 
 def files_of_worker_uids(since, *tops, uids=WORKER_UIDS):
-    """Files and folders under `tops` owned by a grading uid and changed after the time `since`."""
+    """Files and folders under `tops` owned by a grading uid and changed after the time `since`, but in the
+    private folders of leaves_nothing blocks (another test session's grades in progress, on a shared machine)."""
     found = []
     for top in tops:
         for dirpath, dirnames, filenames in os.walk(top):
+            if dirpath == top:
+                dirnames[:] = [d for d in dirnames if not d.startswith(PRIVATE_PREFIX)]
             for name in dirnames + filenames:
                 path = os.path.join(dirpath, name)
                 try:
@@ -194,7 +199,7 @@ def leaves_nothing(uids=WORKER_UIDS):
     """Grade inside this block: afterwards no process of the tests' grading uids (`uids`) may be left, the
     grader's temporary folders (made in a private folder while the block runs) must be gone, and no file of
     those uids may have appeared in the machine's shared temporary folders."""
-    private = Path(tempfile.mkdtemp(prefix="coursekit-test-grade-"))
+    private = Path(tempfile.mkdtemp(prefix=PRIVATE_PREFIX))
     # Searchable by every user, listable by none: a uid-mode worker must reach its run folder in it.
     private.chmod(0o711)
     saved, tempfile.tempdir = tempfile.tempdir, str(private)
