@@ -16,8 +16,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from coursekit import cli, sandbox
+from coursekit import cli, grade_batch, sandbox
 from coursekit.bench_grading import make_batch
+from coursekit.cgroups import cpu_share_bounded
 from coursekit.grade_batch import fingerprint, finished, grade_argv, submissions_in
 from coursekit.reference import Reference
 from coursekit.release import write_solved
@@ -336,3 +337,16 @@ def test_busy_loops_cost_a_classmate_graded_beside_them_nothing(tmp_path):
     assert {t: s for t, s in scores(honest).items() if "ipynb" not in t} == {t.id: points(A1, [t.id]) for t in code_todos(A1)}
     assert sum(scores(json.loads((out / "a1_busy.json").read_text())).values()) == 0
     assert [pid for uid in range(UID_BASE, UID_BASE + sandbox.SLOTS) for pid in sandbox._processes_of(uid)] == []
+
+
+@needs_namespaces
+def test_the_batch_says_when_submissions_graded_at_once_cannot_share_the_cpu_fairly(tmp_path, monkeypatch, capsys):
+    options = {"isolation": "namespaces", "require_isolation": True, "worker_python": None, "worker_uid_base": UID_BASE}
+    assert cpu_share_bounded(), "this machine gives cpu cgroups: the busy-loop test above relies on them"
+    grade_batch.preflight(tmp_path, tmp_path, {}, jobs=2, **options)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(grade_batch, "cpu_share_bounded", lambda: False)
+    grade_batch.preflight(tmp_path, tmp_path, {}, jobs=1, **options)
+    assert capsys.readouterr().err == ""
+    grade_batch.preflight(tmp_path, tmp_path, {}, jobs=2, **options)
+    assert "no cpu cgroup can be made here" in capsys.readouterr().err
