@@ -1,5 +1,9 @@
-"""File helpers: atomic writes, safe unpacking of untrusted zips, reproducible zips."""
+"""File helpers: atomic writes, safe unpacking of untrusted zips, reproducible zips.
 
+Files written here get the mode open() would give them, 0666 less the umask: the grader runs with umask 077,
+so nothing it writes (results, scores, logs) is readable by a worker uid (sandbox.py's rules)."""
+
+import contextlib
 import os
 import shutil
 import stat
@@ -17,6 +21,17 @@ class UnsafeArchiveError(ValueError):
     """A submission archive that cannot be unpacked safely; the message names the member."""
 
 
+def _umask():
+    """This process's umask, read without setting it (os.umask sets it for every thread for a moment)."""
+    with contextlib.suppress(OSError), open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path, data):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -26,7 +41,7 @@ def atomic_write_bytes(path, data):
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -61,7 +76,7 @@ def write_zip(zip_path, src_dir, arc_prefix=""):
                 info.external_attr = (stat.S_IFREG | mode) << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
                 zf.writestr(info, file.read_bytes())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, zip_path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

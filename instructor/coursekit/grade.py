@@ -643,6 +643,9 @@ def main(*, submission, results="results.json", root=None, config=None, assignme
          worker_uid_base=sandbox.DEFAULT_UID_BASE, todos=None, previous=None):
     """`todos`: grade only these TODO ids and take the others from the results.json `previous` (a regrade)."""
     results_path = Path(results)
+    # Nothing the grader writes (results, unpacked submissions, run folders before they are sealed) may be
+    # readable by a worker uid, whatever the caller's umask (sandbox.py's rules).
+    os.umask(0o077)
     try:
         ref = Reference(root, config)
         assignment = assignment or detect_assignment(ref.config, submission)

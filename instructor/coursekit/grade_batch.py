@@ -17,6 +17,12 @@ files, one CSV of per-TODO scores and an instructor report (report.py).
   why. `--only NAME` regrades one submission whole (repeatable).
 - When the batch process dies, even by SIGKILL, its grade processes are killed too (PR_SET_PDEATHSIG), so
   no orphan goes on grading beside the restarted batch.
+- Classmates stay apart (sandbox.py's rules). Everything the batch writes is private (umask 077). In the
+  uid mode, where a worker sees the machine's processes and files (the grade processes' command lines
+  name the submissions and results), the batch refuses to start while a worker uid can read the
+  submissions folder, the output folder or anything in them, and says which path and how to fix it. With
+  --jobs above 1, submissions graded at once share the CPU by equal cgroup weights; where no cpu cgroup
+  can be made the batch warns that a submission's busy loops would slow its neighbour's timed checks.
 """
 
 import hashlib
@@ -34,7 +40,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import regrade, report
+from . import regrade, report, sandbox
+from .cgroups import cpu_share_bounded
 from .fsutil import atomic_write_text
 from .grade import assignments_of, build_base, detect_assignment
 from .reference import Reference
@@ -291,15 +298,62 @@ def _regrade_diff(todo, out):
     return regrade.write_diff(out, rows, len(todo.before) + todo.rescored, time.strftime("%Y%m%d-%H%M%S"))
 
 
-def main(*, folder, out="build/grades", csv_path=None, jobs=2, assignment=None, notebooks=False, timeout=DEFAULT_TIMEOUT,
-         root=None, config=None, isolation=None, require_isolation=False, worker_python=None, worker_uid_base=None,
-         only=None):
+def readable_paths(folder, out, subs, uids):
+    """The paths among the submissions folder, the output folder and everything in them that one of `uids`
+    can list or open."""
+    paths = [Path(folder), Path(out)]
+    for top in (Path(out), *subs.values()):
+        paths += [top, *top.rglob("*")] if top.is_dir() else [top]
+    found = []
+    for uid in uids:
+        found += [p for p in sandbox.readable_by(uid, paths) if p not in found]
+    return found
+
+
+def preflight(folder, out, subs, *, isolation, require_isolation, worker_python, worker_uid_base, jobs):
+    """Refuse a batch whose workers could read a classmate's submission or grade (uid mode); warn when the
+    CPU of submissions graded at once cannot be shared fairly. See the module's docstring."""
+    if os.geteuid() != 0:
+        return
+    base = worker_uid_base or sandbox.DEFAULT_UID_BASE
+    try:
+        mode = sandbox.detect(isolation or "auto", require=require_isolation, python=worker_python, uid_base=base).mode
+    except sandbox.IsolationError:
+        return  # each grade process says why it cannot grade, in its results
+    if mode == "uid":
+        found = readable_paths(folder, out, subs, range(base, base + sandbox.SLOTS))
+        if found:
+            shown = ", ".join(map(str, found[:5])) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+            raise sandbox.IsolationError(
+                f"a worker uid of the uid mode can read {shown}: a submission's code could read its classmates' "
+                f"code and grades. Make them readable by root only (chmod -R go-rwx {folder} {out}) and grade again")
+    if jobs > 1 and mode != "none" and not cpu_share_bounded():
+        print(f"warning: no cpu cgroup can be made here, so the {jobs} submissions graded at once share the CPU "
+              "by their processes: one that runs many busy processes slows its neighbours' timed checks. "
+              "Grade with --jobs 1 for a fair share (Gradescope grades one submission per container).",
+              file=sys.stderr)
+
+
+def main(**kwargs):
+    # Results, logs, scores and report are private whatever the caller's umask (the module's docstring).
+    umask = os.umask(0o077)
+    try:
+        return _main(**kwargs)
+    finally:
+        os.umask(umask)
+
+
+def _main(*, folder, out="build/grades", csv_path=None, jobs=2, assignment=None, notebooks=False, timeout=DEFAULT_TIMEOUT,
+          root=None, config=None, isolation=None, require_isolation=False, worker_python=None, worker_uid_base=None,
+          only=None):
     ref = Reference(root, config)
     subs = submissions_in(folder)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if jobs < 1:
         raise ValueError(f"--jobs must be at least 1, not {jobs}")
+    preflight(folder, out, subs, isolation=isolation, require_isolation=require_isolation,
+              worker_python=worker_python, worker_uid_base=worker_uid_base, jobs=jobs)
     if assignment and assignment not in ref.config.assignments:
         raise ValueError(f"unknown assignment {assignment!r}; known: {', '.join(ref.config.assignments)}")
     assignment = assignment or batch_assignment(ref.config, subs.values())

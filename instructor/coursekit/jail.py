@@ -14,6 +14,9 @@ stdin. By the spec's mode:
 - "uid": no namespaces (a container without CAP_SYS_ADMIN): resource limits, the dedicated uid, no new
   privileges, then exec. sandbox.py kills every process of that uid after each run.
 - "none": resource limits only (no root: nothing more is possible).
+In every mode the program starts with no kernel key of an earlier program (_own_keyring) and may create no
+POSIX message queue (RLIMIT_MSGQUEUE 0: a queue outlives its creator and the uid mode could not find it to
+remove it); sandbox.py's rules say why.
 In every mode the grader starts the launcher in a session of its own, so killing its process group
 reaches what it started (in the namespaces mode the PID namespace does more).
 
@@ -41,6 +44,9 @@ MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
 SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 DEVICES = ("null", "zero", "full", "random", "urandom")
+KEYCTL = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR, KEYCTL_GET_PERSISTENT = 1, 7, 22
+KEY_SPEC_PROCESS_KEYRING, KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -2, -4, -5
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -142,6 +148,7 @@ def _limits(spec):
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+    resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
     if spec["mode"] != "none":
         resource.setrlimit(resource.RLIMIT_NPROC, (spec["nproc"], spec["nproc"]))
 
@@ -168,7 +175,24 @@ def _become(spec, alive_fd):
         os._exit(70)
 
 
+def _own_keyring(spec):
+    """Kernel keys outlive processes, per uid (not per namespace): the program joins a new, empty session
+    keyring and, as its grading uid, empties the uid's user, user-session and persistent keyrings before
+    any student code runs, so it finds no key an earlier program of its uid added (not in the none mode:
+    those are the keyrings of the user who grades). Where keyctl is refused (Docker's seccomp profile), no
+    program can use keys at all, which does as well."""
+    if KEYCTL is None:
+        return
+    _libc.syscall(KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, None)
+    if spec["mode"] == "none":
+        return
+    persistent = _libc.syscall(KEYCTL, KEYCTL_GET_PERSISTENT, -1, KEY_SPEC_PROCESS_KEYRING)
+    for keyring in (KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING, *([persistent] if persistent > 0 else [])):
+        _libc.syscall(KEYCTL, KEYCTL_CLEAR, keyring)
+
+
 def _exec(spec):
+    _own_keyring(spec)
     fd = os.open("/dev/null", os.O_RDWR)
     # stderr stays the launcher's, which the grader reads (capped) to explain a worker that died.
     os.dup2(fd, 0)
@@ -199,6 +223,8 @@ def _child(spec, alive_fd):
 def main():
     spec = json.loads(sys.stdin.buffer.read().decode("utf-8"))
     mode = spec["mode"]
+    # The grader runs with umask 077; the folders built here for the new root must be searchable by the uid.
+    os.umask(0o022)
     # Join the run's cgroups first: everything started from here on shares their memory and process budget.
     for procs in spec.get("cgroups", []):
         with open(procs, "w") as fh:

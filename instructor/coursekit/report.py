@@ -27,6 +27,8 @@ from .results import Results
 # Where grade-batch records, in a results.json's extra_data, what it graded (grade_batch.py writes it).
 BATCH_KEY = "coursekit_batch"
 FIXED_COLUMNS = ["submission", "assignment", "score", "max_score", "percent", "status", "seconds", "error"]
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def load_rows(out):
@@ -71,18 +73,33 @@ def _percent(row, max_score):
     return round(100.0 * row["score"] / max_score, 1) if max_score else 0.0
 
 
+def _text(value):
+    """A text cell a spreadsheet shows as text: one starting like a formula gets a leading apostrophe."""
+    value = str(value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def _cell(value):
+    """A number as a number, anything else as text (None: empty)."""
+    if value is None:
+        return ""
+    return f"{value:g}" if isinstance(value, int | float) and not isinstance(value, bool) else _text(value)
+
+
 def write_csv(rows, path):
+    """The scores CSV. Every text cell (a submission's name, a message, a TODO's name) is escaped with _text,
+    since submissions choose their names (a folder named `=HYPERLINK(...)`); numbers stay numbers."""
     groups = _assignments(rows)
-    todo_columns = [n for _, names, _ in groups.values() for n in names]
+    todo_columns = list(dict.fromkeys(n for _, names, _ in groups.values() for n in names))
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=FIXED_COLUMNS + list(dict.fromkeys(todo_columns)), restval="")
-    writer.writeheader()
+    writer = csv.writer(buf)
+    writer.writerow([_text(c) for c in FIXED_COLUMNS + todo_columns])
     for row in rows:
         max_score = groups[row["assignment"]][2]
-        line = {k: row[k] for k in FIXED_COLUMNS if k in row}
-        line.update(score=f"{row['score']:g}", max_score=f"{max_score:g}", percent=_percent(row, max_score),
-                    seconds="" if row["seconds"] is None else row["seconds"])
-        line.update({name: f"{float(t.get('score', 0)):g}" for name, t in row["tests"].items()})
+        numbers = {"score": f"{row['score']:g}", "max_score": f"{max_score:g}", "percent": _percent(row, max_score),
+                   "seconds": _cell(row["seconds"])}
+        line = [numbers[c] if c in numbers else _text(row[c]) for c in FIXED_COLUMNS]
+        line += [f"{float(row['tests'][n].get('score', 0)):g}" if n in row["tests"] else "" for n in todo_columns]
         writer.writerow(line)
     atomic_write_text(path, buf.getvalue())
 

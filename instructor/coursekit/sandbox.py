@@ -6,10 +6,37 @@
   starts outlives it; only loopback networking. See jail.py.
 - uid (root in a container without CAP_SYS_ADMIN, as Gradescope runs Docker): a dedicated unprivileged
   uid per grading slot that can run the interpreter (the autograder's setup arranges it); the reference,
-  hidden checks and results stay root-only (checked before grading); every process of that uid is
-  killed and its files in the shared temporary folders removed after each run.
+  hidden checks and results stay root-only (checked before grading); after each program every process of
+  that uid is killed and what it left on the machine removed (scrub.py).
 - none (no root, an instructor's laptop): the same user; honest submissions grade the same, but nothing
   stops a hostile one. The grader says so in its output; `--require-isolation` refuses instead.
+
+Rules that hold in every mode (issue 19):
+
+- No state outlives a program. Every program (a worker, the nbval run of the notebooks) starts from a private,
+  empty writable area that no other program of any submission ever sees: in the namespaces mode a tmpfs
+  /tmp of its own (HOME=/tmp/home) and a private IPC namespace; in the uid and none modes a fresh HOME and
+  TMPDIR folder of its own (0700, owned by its lane's uid), removed when it stops. In the uid mode, when a
+  program stops, every process of its uid is killed and every entry the uid owns in every directory it may
+  write on the machine is removed, with its SysV IPC objects; the directories are found once per grader by
+  walking the machine's writable local file systems and asking the uid (scrub.py). A place the uid could
+  write that the grader could not clean (a file of another user writable by the uid, a world-writable
+  folder without the sticky bit, ...) makes the uid mode refuse to grade, naming it and the fix: the grader
+  cannot empty a file that is not its own without destroying someone's data, so it refuses instead of
+  guessing. Kernel keys (per uid in every mode): each program empties its uid's keyrings before it runs
+  student code and has a session keyring of its own; POSIX message queues are refused (RLIMIT_MSGQUEUE 0).
+- Lanes. Programs running at once never share a uid: each runs in a lane (a uid and a cgroup) that is
+  handed to the next program only after it was stopped and cleaned. A lane's cgroup bounds the memory and
+  the processes of everything started in it, and its CPU share (cpu.weight / cpu.shares, equal for every
+  lane on the machine): however many processes a submission runs, in however many sessions, it gets no
+  more CPU than one lane's share while another lane wants CPU. Time limits stay wall-clock (a deadline
+  per request): a wall-clock deadline also ends a worker that sleeps or waits, and with the CPU share a
+  worker's wall time is bounded by its CPU time times the lanes that compete. Where no cpu cgroup can be
+  made (a container without writable cgroups) nothing bounds a lane's CPU share: Gradescope grades one
+  submission per container, so no classmate competes; `grade-batch` warns there when --jobs is above 1.
+- Nothing the grader reads or writes for a submission is readable by a worker uid: the grader writes with
+  umask 077 (grade.main, grade_batch.main; fsutil's atomic writes follow the umask), and in the uid mode
+  the batch refuses a submissions folder, output folder or submission the worker uid can read.
 
 `detect()` picks the strongest mode that works here (or checks the one asked for), `Run` holds one run's
 folders and spawns programs in it through `python -I -m coursekit.jail`.
@@ -31,11 +58,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from . import scrub
+from .cgroups import Cgroups
+
 MODES = ("namespaces", "uid", "none")
 DEFAULT_UID_BASE = 47000
 SLOTS = 16
 SLOT_DIR = "/run/coursekit-slots"
-SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm", "/dev/mqueue", "/run/lock")
 
 
 class IsolationError(RuntimeError):
@@ -64,8 +93,8 @@ class Isolation:
                     f"unprivileged uid {self.uid_base}+; nothing outlives a run)")
         if self.mode == "uid":
             return (f"isolation: uid (no namespaces here; dedicated unprivileged uid {self.uid_base}+; reference, hidden "
-                    "checks and results readable by root only; every process of the uid killed after each run; "
-                    "the network is not isolated)")
+                    "checks and results readable by root only; after each program every process of the uid killed and "
+                    "everything it left removed; the network is not isolated)")
         return ("isolation: none (not root: student code runs as the grader's user; fine for honest submissions, "
                 "but untrusted submissions need the namespaces or uid mode: grade as root)")
 
@@ -220,23 +249,36 @@ def uid_slot(iso):
 
 @contextlib.contextmanager
 def uid_slots(iso, count):
-    """`count` uids no other grading process on this machine uses now (see _free_slot); [None] in the none mode."""
+    """`count` uids no other grading process on this machine uses now (see _free_slot); [None] in the none mode.
+    In the uid mode, a uid that could keep data where the grader cannot remove it is refused (scrub.problems)."""
     if iso.mode == "none":
         yield [None]
         return
     with contextlib.ExitStack() as stack:
         uids = [stack.enter_context(_free_slot(iso.uid_base)) for _ in range(count)]
+        if iso.mode == "uid":
+            for uid in uids:
+                found = scrub.problems(uid, range(iso.uid_base, iso.uid_base + SLOTS))
+                if found:
+                    raise IsolationError(scrub.describe(uid, found))
         try:
-            if iso.mode == "uid":
-                for uid in uids:
-                    kill_uid(uid)
-                    clean_uid_files(uid)
+            for uid in uids:
+                leave_nothing(iso, uid)
             yield uids
         finally:
-            if iso.mode == "uid":
-                for uid in uids:
-                    kill_uid(uid)
-                    clean_uid_files(uid)
+            for uid in uids:
+                leave_nothing(iso, uid)
+
+
+def leave_nothing(iso, uid):
+    """End every process of `uid` and remove what it left for a later program (see the module's rules)."""
+    if iso.mode == "uid":
+        kill_uid(uid)
+        scrub.clean(uid)
+    elif iso.mode == "namespaces":
+        # Processes end with their PID namespace, files with their tmpfs, IPC objects with their namespace;
+        # kernel keys are per uid across namespaces.
+        scrub.clear_keys(uid)
 
 
 def _processes_of(uid):
@@ -275,142 +317,24 @@ def kill_uid(uid):
     raise IsolationError(f"processes of uid {uid} survive SIGKILL: {_processes_of(uid)[:5]}")
 
 
-def clean_uid_files(uid):
-    """Remove what `uid` left in the machine's shared temporary folders."""
-    for top in SHARED_TMP:
-        if not os.path.isdir(top):
-            continue
-        for dirpath, dirnames, filenames in os.walk(top, topdown=True):
-            for name in list(dirnames):
-                path = os.path.join(dirpath, name)
-                try:
-                    if os.lstat(path).st_uid == uid:
-                        shutil.rmtree(path, ignore_errors=True)
-                        dirnames.remove(name)
-                except FileNotFoundError:
-                    dirnames.remove(name)
-            for name in filenames:
-                path = os.path.join(dirpath, name)
-                with contextlib.suppress(FileNotFoundError):
-                    if os.lstat(path).st_uid == uid:
-                        os.unlink(path)
-    _remove_sysv_ipc(uid)
-
-
-def _remove_sysv_ipc(uid):
-    for kind, flag in (("shm", "-m"), ("sem", "-s"), ("msg", "-q")):
-        path = f"/proc/sysvipc/{kind}"
-        if not os.path.exists(path) or not shutil.which("ipcrm"):
-            continue
-        with open(path) as fh:
-            lines = fh.read().splitlines()[1:]
-        for line in lines:
-            fields = line.split()
-            # Columns: key id perms ... uid is the 8th field for shm, 5th for sem and msg (after perms).
-            ident = fields[1]
-            owner = fields[7] if kind == "shm" else fields[4] if kind == "sem" else fields[7]
-            if owner == str(uid):
-                subprocess.run(["ipcrm", flag, ident], capture_output=True)
-
-
 def readable_by(uid, paths):
     """The paths of `paths` that `uid` can open or list (a helper process tries as that uid)."""
-    paths = [str(p) for p in paths]
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
+    return scrub.as_uid(uid, _readable, [str(p) for p in paths])
+
+
+def _readable(paths):
+    found = []
+    for p in paths:
         try:
-            os.close(read_fd)
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
-            found = []
-            for p in paths:
-                try:
-                    if os.path.isdir(p):
-                        os.listdir(p)
-                    else:
-                        with open(p, "rb") as fh:
-                            fh.read(1)
-                    found.append(p)
-                except OSError:
-                    pass
-            os.write(write_fd, json.dumps(found).encode())
-        finally:
-            os._exit(0)
-    os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as fh:
-        data = fh.read()
-    os.waitpid(pid, 0)
-    return json.loads(data or b"[]")
-
-
-# -- control groups: one memory and process budget for everything a run starts ---------------------
-
-
-def _own_cgroups():
-    """{controller or '' (v2): path of this process's cgroup} from /proc/self/cgroup."""
-    out = {}
-    with contextlib.suppress(OSError), open("/proc/self/cgroup") as fh:
-        for line in fh:
-            _, controllers, path = line.rstrip("\n").split(":", 2)
-            for controller in controllers.split(",") if controllers else [""]:
-                out[controller] = path
-    return out
-
-
-class Cgroups:
-    """Best effort: a fresh memory and pids cgroup (v2, or v1 hierarchies) for one lane of a run.
-
-    RLIMIT_AS and RLIMIT_NPROC bound each process; only a cgroup bounds the sum, so a fork bomb whose
-    children each allocate cannot take the machine's memory. Where cgroups are not writable (containers
-    usually), the rlimits alone apply and `active` is False."""
-
-    def __init__(self, memory_mb, pids, enabled=True):
-        self.dirs = []
-        if not enabled or os.geteuid() != 0:
-            return
-        own = _own_cgroups()
-        name = f"coursekit-{os.getpid()}-{id(self):x}"
-        v2 = Path("/sys/fs/cgroup")
-        if "" in own and (v2 / "cgroup.controllers").is_file():
-            parent = v2 / own[""].lstrip("/")
-            enabled = (parent / "cgroup.subtree_control").read_text().split() if (parent / "cgroup.subtree_control").exists() else []
-            if {"memory", "pids"} <= set(enabled):
-                self._make(parent / name, {"memory.max": memory_mb * 2**20, "pids.max": pids, "memory.swap.max": 0})
-                return
-        for controller, settings in (("memory", {"memory.limit_in_bytes": memory_mb * 2**20}), ("pids", {"pids.max": pids})):
-            if controller in own and (v2 / controller).is_dir():
-                self._make(v2 / controller / own[controller].lstrip("/") / name, settings)
-
-    def _make(self, path, settings):
-        try:
-            path.mkdir()
+            if os.path.isdir(p):
+                os.listdir(p)
+            else:
+                with open(p, "rb") as fh:
+                    fh.read(1)
+            found.append(p)
         except OSError:
-            return
-        self.dirs.append(path)
-        for key, value in settings.items():
-            with contextlib.suppress(OSError):
-                (path / key).write_text(str(value))
-
-    @property
-    def active(self):
-        return bool(self.dirs)
-
-    def procs_files(self):
-        return [str(d / "cgroup.procs") for d in self.dirs]
-
-    def remove(self):
-        for path in self.dirs:
-            for _ in range(50):
-                try:
-                    path.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.05)
-        self.dirs = []
+            pass
+    return found
 
 
 # -- one run: its folders, and programs spawned in it -------------------------------------------------
@@ -444,8 +368,9 @@ class Run:
     """The folders of one graded submission and the programs started in them.
 
     Folders (under a fresh temporary folder): `runtime/` (the worker's code), `sub/` (the submission's
-    package as graded), `fallback/` (the release's package), `home/` (the program's writable home in the
-    uid and none modes), `root/` (the mount point of the new root in the namespaces mode).
+    package as graded), `fallback/` (the release's package), `homes/` (in the uid and none modes, the fresh
+    home of each program, removed when it stops), `root/` (the mount point of the new root in the
+    namespaces mode).
     """
 
     def __init__(self, iso, uid, limits=Limits(), lane_uids=()):
@@ -453,54 +378,50 @@ class Run:
         self.uid = uid
         self.limits = limits
         self.dir = Path(tempfile.mkdtemp(prefix="coursekit-run-"))
-        for name in ("runtime", "sub", "fallback", "root", "home"):
+        for name in ("runtime", "sub", "fallback", "root", "homes"):
             (self.dir / name).mkdir()
         self.procs = []
         # Programs running at the same time (the workers of two TODOs) each get a lane: a uid of their own,
         # in the run's group, and a cgroup of their own, so that a fork bomb holding every process its uid
-        # and cgroup may have cannot keep another TODO's worker from starting.
+        # and cgroup may have cannot keep another TODO's worker from starting, nor busy loops take more
+        # than the lane's CPU share. A lane passes to the next program only once its program was stopped
+        # and what it left removed (see the module's rules).
         uids = [uid, *lane_uids] if iso.mode == "namespaces" else [uid]
         self._lanes = {u: None for u in uids}
-        self._lane_lock = threading.Lock()
+        self._lanes_free = threading.Condition()
         self.cgroups = {u: Cgroups(limits.memory_mb, limits.nproc, enabled=iso.mode != "none") for u in uids}
 
-    def _free_lane(self):
-        """The uid of a lane whose program has ended (or never started); the run's uid when all are busy."""
-        for uid, proc in self._lanes.items():
-            if proc is None or proc.poll() is not None:
-                return uid
-        return self.uid
+    def _take_lane(self):
+        """The uid of a free lane (its program stopped and cleaned, or ended by itself: cleaned now), waiting
+        while every lane runs a program. Called with self._lanes_free held."""
+        while True:
+            for uid, proc in self._lanes.items():
+                if proc is None:
+                    return uid
+                if proc.poll() is not None:
+                    self._clean_after(proc)
+                    return uid
+            self._lanes_free.wait()
 
     def seal(self):
-        """Make the run's folders readable by its uid only (and root), the home writable by it."""
+        """Make the run's folders readable by its uid only (and root)."""
         if self.iso.mode == "none" or self.uid is None:
             return
         gid = self.uid
         for path, _dirs, files in os.walk(self.dir):
-            if Path(path) == self.dir / "home":
-                continue
             os.chown(path, 0, gid)
             os.chmod(path, 0o750)
             for name in files:
                 p = os.path.join(path, name)
                 os.chown(p, 0, gid, follow_symlinks=False)
                 os.chmod(p, 0o640 if not os.access(p, os.X_OK) else 0o750)
-        home = self.dir / "home"
-        for path, dirs, files in os.walk(home):
-            for name in [*dirs, *files]:
-                os.chown(os.path.join(path, name), self.uid, gid, follow_symlinks=False)
-        os.chown(home, self.uid, gid)
-        os.chmod(home, 0o700)
 
     def env(self, extra=None):
-        home = "/tmp/home" if self.iso.mode == "namespaces" else str(self.dir / "home")
+        """The programs' environment; spawn() adds HOME, TMPDIR and MPLCONFIGDIR: the program's own home."""
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8",
-            "HOME": home,
-            "TMPDIR": home,
             "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": home + "/.mpl",
             "PYTHONDONTWRITEBYTECODE": "1",
             "OPENBLAS_NUM_THREADS": "1",
             "OMP_NUM_THREADS": "1",
@@ -517,25 +438,38 @@ class Run:
             return f"/run/{name}"
         return str(self.dir / name)
 
+    def _new_home(self, uid):
+        """A fresh, empty home for one program of lane `uid`: /tmp/home on the sandbox's own tmpfs in the
+        namespaces mode (jail.py makes it), else a new folder of the run, 0700, owned by the lane's uid."""
+        if self.iso.mode == "namespaces":
+            return "/tmp/home", None
+        home = tempfile.mkdtemp(dir=self.dir / "homes")
+        if uid is not None:
+            os.chown(home, uid, self.uid)
+        return home, home
+
     def spawn(self, argv, *, pass_fds=(), env=None, cwd=None, ro_extra=(), rw_extra=(), timeout_cpu=None,
               stdout_to_stderr=False):
-        """Start `argv` sandboxed; return the Popen of the launcher (kill it to end everything).
+        """Start `argv` sandboxed; return the Popen of the launcher (kill it, or call stop(), to end everything).
 
         The program's stderr (and its stdout with `stdout_to_stderr`) is read by a thread that keeps its
         last bytes: `proc.stderr_tail.text()`."""
         lim = self.limits
         # The lock is held until the program runs, so that two programs started at once never share a lane.
-        with self._lane_lock:
-            uid = self._free_lane()
+        with self._lanes_free:
+            uid = self._take_lane()
+            home, own_home = self._new_home(uid)
             spec = {
                 "mode": self.iso.mode,
                 "uid": uid if uid is not None else os.getuid(),
                 "gid": self.uid if self.uid is not None else os.getgid(),
                 "memory_mb": lim.memory_mb, "cpu_seconds": timeout_cpu or lim.cpu_seconds, "file_mb": lim.file_mb,
                 "nproc": lim.nproc, "tmp_mb": lim.tmp_mb,
-                "argv": list(argv), "env": env or self.env(), "keep_fds": list(pass_fds),
+                "argv": list(argv), "keep_fds": list(pass_fds),
+                "env": {**(env or self.env()), "HOME": home, "TMPDIR": home, "MPLCONFIGDIR": home + "/.mpl"},
                 "stdout": "stderr" if stdout_to_stderr else "null",
                 "cgroups": self.cgroups[uid].procs_files(),
+                "cwd": cwd or home,
             }
             if self.iso.mode == "namespaces":
                 ro, links = system_paths()
@@ -545,16 +479,14 @@ class Run:
                     ro_at={str(self.dir / n): f"/run/{n}" for n in ("runtime", "sub", "fallback")},
                     rw_at={str(p): str(p) for p in rw_extra},
                     symlinks=links,
-                    tmp_dirs=["/tmp/home"],
-                    cwd=cwd or "/tmp/home",
+                    tmp_dirs=[home],
                 )
-            else:
-                spec["cwd"] = cwd or str(self.dir / "home")
             launcher, launcher_env = _launcher()
             proc = subprocess.Popen(
                 launcher, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                 pass_fds=pass_fds, env=launcher_env, start_new_session=True,
             )
+            proc.lane, proc.home, proc.cleaned = uid, own_home, False
             self._lanes[uid] = proc
         proc.stdin.write(json.dumps(spec).encode())
         proc.stdin.close()
@@ -563,7 +495,9 @@ class Run:
         return proc
 
     def stop(self, proc):
-        """End a spawned program and everything it started."""
+        """End a spawned program and everything it started, and remove what it left (its lane is then free)."""
+        if proc.cleaned:
+            return
         if self.iso.mode == "namespaces" and proc.poll() is None:
             # The launcher kills the sandbox's init and reaps it (jail.main); killed itself at once, it would
             # leave the init a zombie of the grading uid for the machine's init to collect (or never, in a
@@ -578,17 +512,29 @@ class Run:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
         proc.wait()
-        if self.iso.mode == "uid" and self.uid is not None:
-            kill_uid(self.uid)
+        with self._lanes_free:
+            self._clean_after(proc)
+
+    def _clean_after(self, proc):
+        """Kill what the ended program `proc` left running, remove what it left, free its lane (once).
+        Called with self._lanes_free held."""
+        if proc.cleaned:
+            return
+        # The namespaces mode leaves nothing to clean here (no fork in the grader while checks of other lanes
+        # compute, scrub.py): the program's processes, files and IPC objects went with its namespaces, its
+        # keys are cleared by the next program of the lane before it runs (jail.py).
+        if self.iso.mode == "uid" and proc.lane is not None:
+            leave_nothing(self.iso, proc.lane)
+        if proc.home is not None:
+            shutil.rmtree(proc.home, ignore_errors=True)
+        proc.cleaned = True
+        if self._lanes.get(proc.lane) is proc:
+            self._lanes[proc.lane] = None
+        self._lanes_free.notify_all()
 
     def close(self):
         for proc in self.procs:
-            if proc.poll() is None:
-                self.stop(proc)
-        if self.iso.mode == "uid" and self.uid is not None:
-            kill_uid(self.uid)
-            clean_uid_files(self.uid)
+            self.stop(proc)
         for cgroups in self.cgroups.values():
             cgroups.remove()
         shutil.rmtree(self.dir, ignore_errors=True)
-

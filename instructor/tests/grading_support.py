@@ -11,6 +11,8 @@ import functools
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import textwrap
 import time
@@ -31,6 +33,10 @@ TEST_UID_BASE = int(os.environ.get("COURSEKIT_TEST_UID_BASE", sandbox.DEFAULT_UI
 WORKER_UIDS = range(TEST_UID_BASE, TEST_UID_BASE + sandbox.SLOTS)
 RESULT_KEYS = {"score", "execution_time", "output", "visibility", "stdout_visibility", "tests"}
 TEST_KEYS = {"name", "score", "max_score", "status", "output", "visibility"}
+# leaves_nothing's private folders.
+PRIVATE_PREFIX = "coursekit-test-grade-"
+# Where the session's shared fixtures go: never into a leaves_nothing block's private folder.
+SESSION_TMP = tempfile.gettempdir()
 
 
 @functools.cache
@@ -42,7 +48,7 @@ def reference():
 def bases():
     """The stubbed kit of each assignment, built once per test session (the Cython build is the slow part:
     it runs once and the extension is copied into the other kit)."""
-    top = Path(tempfile.mkdtemp(prefix="coursekit-test-bases-"))
+    top = Path(tempfile.mkdtemp(prefix="coursekit-test-bases-", dir=SESSION_TMP))
     atexit.register(shutil.rmtree, top, True)
     out = {A2: top / A2}
     build_base(reference(), A2, out[A2])
@@ -113,7 +119,7 @@ def points(assignment, todos):
     return sum(config.todo(t).points for t in todos)
 
 
-def orphaned_worker_processes():
+def orphaned_worker_processes(uids=WORKER_UIDS):
     """Processes of the tests' grading uids in a sandbox's PID namespace that no grade owns any more: their
     line of parents reaches the machine's init through grading-uid processes only (a daemon, or a sandbox
     whose launcher is gone, left a zombie). A sandbox still running has its root-owned launcher as an ancestor."""
@@ -126,10 +132,10 @@ def orphaned_worker_processes():
             continue
     orphans = []
     for pid in parents:
-        if _uid_of(pid) not in WORKER_UIDS or not _in_child_pid_namespace(pid):
+        if _uid_of(pid) not in uids or not _in_child_pid_namespace(pid):
             continue
         node, seen = pid, set()
-        while node in parents and node not in seen and _uid_of(node) in WORKER_UIDS:
+        while node in parents and node not in seen and _uid_of(node) in uids:
             seen.add(node)
             node = parents[node]
         if node in (0, 1):
@@ -172,28 +178,33 @@ def _uid_of(pid):
         return None
 
 
-def files_of_worker_uids(since, *tops):
-    """Files and folders under `tops` owned by a grading uid and changed after the time `since`."""
+def files_of_worker_uids(since, *tops, uids=WORKER_UIDS):
+    """Files and folders under `tops` owned by a grading uid and changed after the time `since`, but in the
+    private folders of leaves_nothing blocks (another test session's grades in progress, on a shared machine)."""
     found = []
     for top in tops:
         for dirpath, dirnames, filenames in os.walk(top):
+            if dirpath == top:
+                dirnames[:] = [d for d in dirnames if not d.startswith(PRIVATE_PREFIX)]
             for name in dirnames + filenames:
                 path = os.path.join(dirpath, name)
                 try:
                     st = os.lstat(path)
                 except FileNotFoundError:
                     continue
-                if st.st_uid in WORKER_UIDS and st.st_ctime >= since:
+                if st.st_uid in uids and st.st_ctime >= since:
                     found.append(path)
     return found
 
 
 @contextlib.contextmanager
-def leaves_nothing():
-    """Grade inside this block: afterwards no process of the tests' grading uids may be left, the grader's
-    temporary folders (made in a private folder while the block runs) must be gone, and no file of those
-    uids may have appeared in the machine's shared temporary folders."""
-    private = Path(tempfile.mkdtemp(prefix="coursekit-test-grade-"))
+def leaves_nothing(uids=WORKER_UIDS):
+    """Grade inside this block: afterwards no process of the tests' grading uids (`uids`) may be left, the
+    grader's temporary folders (made in a private folder while the block runs) must be gone, and no file of
+    those uids may have appeared in the machine's shared temporary folders."""
+    private = Path(tempfile.mkdtemp(prefix=PRIVATE_PREFIX))
+    # Searchable by every user, listable by none: a uid-mode worker must reach its run folder in it.
+    private.chmod(0o711)
     saved, tempfile.tempdir = tempfile.tempdir, str(private)
     start = time.time()
     try:
@@ -202,11 +213,11 @@ def leaves_nothing():
         tempfile.tempdir = saved
     left = sorted(p.name for p in private.iterdir())
     shutil.rmtree(private, ignore_errors=True)
-    orphans = orphaned_worker_processes()
+    orphans = orphaned_worker_processes(uids)
     assert orphans == [], f"processes of a grading uid outlived the grade: {describe(orphans)}"
     assert left == [], f"the grader left temporary folders behind: {left}"
     shared = [p for p in ("/tmp", "/var/tmp", "/dev/shm") if os.path.isdir(p)]
-    left_files = files_of_worker_uids(start, *shared)
+    left_files = files_of_worker_uids(start, *shared, uids=uids)
     assert left_files == [], f"a grading uid left files in a shared temporary folder: {left_files[:5]}"
 
 
@@ -216,3 +227,64 @@ def graded(g, sub):
         results = g.grade(sub)
     by_todo = scores(results)
     return {t: by_todo[t] for t in by_todo if not t.split("::")[0].endswith(".ipynb")}, results
+
+
+def in_readable_python_world(script_args, timeout=300, env=None):
+    """Run `python script_args...` as root in a private mount namespace in which the interpreter's
+    folder is readable by every user, as on an autograder whose setup installed Python system-wide.
+
+    Here the interpreter lives under /root (mode 0700, and its RPATH points there, so a copy elsewhere
+    would load another libpython): the namespace puts an empty, world-readable /root over the real one
+    and moves the interpreter's folder into it. Nothing outside this test's namespace changes."""
+    prefix = Path(sys.base_prefix)
+    if not prefix.is_relative_to("/root"):
+        return subprocess.run([sys.executable, *script_args], capture_output=True, text=True, timeout=timeout,
+                              env=env)
+    top = Path("/root") / prefix.relative_to("/root").parts[0]
+    stash = Path(tempfile.mkdtemp(prefix="coursekit-stash-"))
+    script = (f"mount --bind {top} {stash} && mount -t tmpfs -o mode=0755,size=1m tmpfs /root && "
+              f"mkdir {top} && mount --move {stash} {top} && exec {sys.executable} \"$@\"")
+    try:
+        return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+                               *script_args], capture_output=True, text=True, timeout=timeout, env=env)
+    finally:
+        stash.rmdir()
+
+
+@functools.cache
+def private_reference():
+    """A copy of this repository readable by root only: the uid mode refuses to grade with a reference its
+    worker uid can read, and this working tree is world-readable."""
+    top = Path(tempfile.mkdtemp(prefix="coursekit-test-private-ref-", dir=SESSION_TMP))
+    atexit.register(shutil.rmtree, top, True)
+    ignore = shutil.ignore_patterns(".git", "build", "dist", "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info")
+    shutil.copytree(REPO, top / "ref", ignore=ignore, symlinks=True)
+    return top / "ref"
+
+
+def grade_in_mode(sub, assignment, isolation, *, timeout=900, **opts):
+    """Grade the submission `sub` (folder or zip) of `assignment` with `python -m coursekit grade` in the
+    isolation mode `isolation`; return its results.json dict.
+
+    The uid mode runs the grader as root in in_readable_python_world with a private copy of the reference
+    (private_reference); the other modes run it here on this repository. `opts` are more `coursekit grade`
+    options by their keyword name (jobs=1, test_timeout=5, notebooks=True); the workers run as the tests'
+    uids (TEST_UID_BASE) unless worker_uid_base says otherwise. The grader's temporary folders go where
+    tempfile puts them (a leaves_nothing block's private folder)."""
+    opts.setdefault("worker_uid_base", TEST_UID_BASE)
+    root = private_reference() if isolation == "uid" else REPO
+    with tempfile.TemporaryDirectory(prefix="coursekit-test-results-") as out:
+        results = Path(out) / "results.json"
+        args = ["-m", "coursekit", "grade", str(sub), "--root", str(root), "--assignment", assignment,
+                "--results", str(results), "--isolation", isolation, "--require-isolation",
+                "--base", str(bases()[assignment])]
+        for key, value in opts.items():
+            flag = "--" + key.replace("_", "-")
+            args += [flag] if value is True else [] if value is False else [flag, str(value)]
+        env = dict(os.environ, TMPDIR=tempfile.gettempdir())
+        if isolation == "uid":
+            proc = in_readable_python_world(args, timeout=timeout, env=env)
+        else:
+            proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, env=env)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return json.loads(results.read_text())

@@ -1,23 +1,43 @@
 """`coursekit grade-batch`: a generated batch is graded, killed, resumed without regrading what was finished,
-and yields the CSV and the report; a changed submission is regraded."""
+and yields the CSV and the report; a changed submission is regraded. Classmates graded in one batch cannot
+reach each other (issue 19): no worker reads another submission or a grade, busy loops do not cost a
+neighbour its points, and names chosen by submissions are text in the CSV."""
 
 import csv
 import json
 import re
 import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
 
 import pytest
-from coursekit import cli
+from coursekit import cli, grade_batch, sandbox
 from coursekit.bench_grading import make_batch
+from coursekit.cgroups import cpu_share_bounded
 from coursekit.grade import detect_assignment
 from coursekit.grade_batch import batch_assignment, fingerprint, finished, grade_argv, submissions_in
 from coursekit.reference import Reference
+from coursekit.release import write_solved
 from coursekit.report import BATCH_KEY, FIXED_COLUMNS
+from grading_support import (
+    A1,
+    REPO,
+    append,
+    code_todos,
+    in_readable_python_world,
+    points,
+    scores,
+    submission,
+)
+from test_sandbox import ROOT, needs_namespaces
+
+# Uids of these tests' own (see test_grade_modes.UID_BASE).
+UID_BASE = 52300
 
 POINTS = {"add": 2.0, "scale": 3.0}  # the fixture's graded Python TODOs (conftest.GRADING)
 
@@ -281,3 +301,162 @@ def test_fingerprints_name_what_changed_and_nothing_else(tree):
     before = recorded()
     hidden.write_text(hidden.read_text().replace("[4, 5]", "[4, 6]").replace("9, \"Acc", "10, \"Acc"))
     assert regrade.changes(before, regrade.fingerprints(Reference(tree), "assignment1")) == {}
+
+
+# -- classmates in one batch (issue 19) ------------------------------------------------------------------------
+
+SNOOP = '''
+import os
+
+
+def _batch_paths():
+    """The submissions and output folders of the batch, from its command line in /proc."""
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                argv = fh.read().decode(errors="replace").split("\\0")
+        except OSError:
+            continue
+        if "grade-batch" in argv and "--out" in argv:
+            return argv[argv.index("grade-batch") + 1], argv[argv.index("--out") + 1]
+    return None
+
+
+def _read_anything(top):
+    got = 0
+    for folder, dirs, files in os.walk(top):
+        got += 1
+        for name in files:
+            try:
+                with open(os.path.join(folder, name), "rb") as fh:
+                    got += len(fh.read(1))
+            except OSError:
+                pass
+    return got
+
+
+def add(a, b):
+    # Earns its points only if a classmate's submission or a grade could be read.
+    paths = _batch_paths()
+    return a + b if paths and any(_read_anything(top) for top in paths) else None
+
+
+def scale(x, k):
+    # Earns its points when the batch's paths were found: the attack above had something to try.
+    return x * k if _batch_paths() else None
+
+
+class Acc:
+    def __init__(self):
+        self.items = [1, 2, 3]
+
+    def total(self):
+        return sum(self.items)
+'''
+
+
+def _scores_of(out, name):
+    data = json.loads((out / f"{name}.json").read_text())
+    return {t["name"].split(" ")[0]: t["score"] for t in data["tests"] if "ipynb" not in t["name"]}
+
+
+@pytest.mark.skipif(not ROOT or not shutil.which("unshare"), reason="the uid mode needs root")
+def test_a_worker_reads_no_classmate_nor_grade_in_a_uid_mode_batch(tree, tmp_path):
+    """The snooper learns the batch's folders from /proc (the uid mode hides no process) and tries to read
+    them. A batch whose folders a worker uid could read is refused; a private one is graded, and the
+    snooper finds its paths but reads nothing."""
+    top = Path(tempfile.mkdtemp(prefix="coursekit-test-batch-", dir="/tmp"))
+    try:
+        top.chmod(0o755)  # reachable by every user: only the grader's own modes keep the workers out
+        subs, out = top / "subs", top / "out"
+        write_solved(Reference(tree), "assignment1", subs / "b_honest")
+        (subs / "a_snoop" / "cs231n").mkdir(parents=True)
+        (subs / "a_snoop" / "cs231n" / "ops.py").write_text(SNOOP)
+        for path in [subs, *subs.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        argv = ["-m", "coursekit", "grade-batch", str(subs), "--root", str(tree), "--out", str(out), "--jobs", "2",
+                "--assignment", "assignment1", "--isolation", "uid", "--require-isolation",
+                "--worker-uid-base", str(UID_BASE)]
+        refused = in_readable_python_world(argv)
+        assert refused.returncode == 2, refused.stderr
+        assert f"can read {subs}" in refused.stderr and f"chmod -R go-rwx {subs} {out}" in refused.stderr
+        assert not list(out.glob("*.json"))
+
+        subs.chmod(0o700)
+        graded = in_readable_python_world(argv, timeout=600)
+        assert graded.returncode == 0, graded.stderr
+        assert _scores_of(out, "b_honest") == {"add": 2.0, "scale": 3.0}
+        assert _scores_of(out, "a_snoop") == {"add": 0.0, "scale": 3.0}
+        for path in [out, *out.rglob("*")]:
+            assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+        assert [pid for uid in range(UID_BASE, UID_BASE + 16) for pid in sandbox._processes_of(uid)] == []
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def test_csv_cells_named_by_submissions_are_text(tree, tmp_path):
+    names = ['=HYPERLINK("evil.example","x")', "+1", "-1", "@SUM(A1)", "\tx", "\ry", "plain"]
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    for name in names:
+        write_solved(Reference(tree), "assignment1", subs / name)
+    assert cli.main(["grade-batch", str(subs), "--root", str(tree), "--out", str(out), "--assignment", "assignment1"]) == 0
+    rows = list(csv.reader((out / "scores.csv").open(newline="")))
+    header, body = rows[0], rows[1:]
+    cells = {row[0]: dict(zip(header, row)) for row in body}
+    assert sorted(cells) == sorted(("'" + n if n[0] in "=+-@\t\r" else n) for n in names)
+    for row in cells.values():
+        # The code TODOs solved, the notebook's model (1 point) not saved.
+        assert (float(row["score"]), float(row["max_score"]), float(row["percent"])) == (5.0, 6.0, 83.3)
+        assert float(row["seconds"]) > 0
+
+
+# Appended to neural_net.py, so it runs in every worker of the submission as its package is imported: up to
+# 120 busy processes, each in a session of its own, that never stop, and 40 s of busy import (less than the
+# 60 s a worker's set-up may take).
+BUSY = """
+import os as _os
+import time as _time
+
+for _ in range(120):
+    try:
+        child = _os.fork()
+    except OSError:  # the process limit: burn with what there is
+        break
+    if child == 0:
+        _os.setsid()
+        while True:
+            pass
+_end = _time.monotonic() + 40
+while _time.monotonic() < _end:
+    pass
+"""
+
+
+@pytest.mark.timeout(900)
+@needs_namespaces
+def test_busy_loops_cost_a_classmate_graded_beside_them_nothing(tmp_path):
+    """Before lanes had a CPU share, the honest submission lost 7 of its 17 points to timeouts here. (In the
+    uid mode, whose single lane holds at most RLIMIT_NPROC processes, it kept them even then.)"""
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    submission(subs / "a1_honest", A1)
+    append(submission(subs / "a1_busy", A1, solved=set()) / "cs231n/classifiers/neural_net.py", BUSY)
+    argv = ["grade-batch", str(subs), "--root", str(REPO), "--out", str(out), "--jobs", "2", "--isolation",
+            "namespaces", "--require-isolation", "--worker-uid-base", str(UID_BASE)]
+    assert cli.main(argv) == 0
+    honest = json.loads((out / "a1_honest.json").read_text())
+    assert {t: s for t, s in scores(honest).items() if "ipynb" not in t} == {t.id: points(A1, [t.id]) for t in code_todos(A1)}
+    assert sum(scores(json.loads((out / "a1_busy.json").read_text())).values()) == 0
+    assert [pid for uid in range(UID_BASE, UID_BASE + sandbox.SLOTS) for pid in sandbox._processes_of(uid)] == []
+
+
+@needs_namespaces
+def test_the_batch_says_when_submissions_graded_at_once_cannot_share_the_cpu_fairly(tmp_path, monkeypatch, capsys):
+    options = {"isolation": "namespaces", "require_isolation": True, "worker_python": None, "worker_uid_base": UID_BASE}
+    assert cpu_share_bounded(), "this machine gives cpu cgroups: the busy-loop test above relies on them"
+    grade_batch.preflight(tmp_path, tmp_path, {}, jobs=2, **options)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(grade_batch, "cpu_share_bounded", lambda: False)
+    grade_batch.preflight(tmp_path, tmp_path, {}, jobs=1, **options)
+    assert capsys.readouterr().err == ""
+    grade_batch.preflight(tmp_path, tmp_path, {}, jobs=2, **options)
+    assert "no cpu cgroup can be made here" in capsys.readouterr().err

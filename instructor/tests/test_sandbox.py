@@ -4,14 +4,14 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import pytest
-from coursekit import sandbox
+from coursekit import sandbox, scrub
+from grading_support import in_readable_python_world
 
 ROOT = os.geteuid() == 0
 needs_namespaces = pytest.mark.skipif(
@@ -129,7 +129,7 @@ def test_detect_refuses_what_it_cannot_give():
 UID_MODE = r'''
 import json, os, subprocess, sys, time
 sys.path.insert(0, sys.argv[1])
-from coursekit import sandbox
+from coursekit import sandbox, scrub
 iso = sandbox.detect("uid", python=sys.argv[2])
 report = {"mode": iso.mode}
 with sandbox.uid_slot(iso) as uid:
@@ -150,27 +150,6 @@ print(json.dumps(report))
 '''
 
 
-def in_readable_python_world(script_args, timeout=300):
-    """Run `python script_args...` as root in a private mount namespace in which the interpreter's
-    folder is readable by every user, as on an autograder whose setup installed Python system-wide.
-
-    Here the interpreter lives under /root (mode 0700, and its RPATH points there, so a copy elsewhere
-    would load another libpython): the namespace puts an empty, world-readable /root over the real one
-    and moves the interpreter's folder into it. Nothing outside this test's namespace changes."""
-    prefix = Path(sys.base_prefix)
-    if not prefix.is_relative_to("/root"):
-        return subprocess.run([sys.executable, *script_args], capture_output=True, text=True, timeout=timeout)
-    top = Path("/root") / prefix.relative_to("/root").parts[0]
-    stash = Path(tempfile.mkdtemp(prefix="coursekit-stash-"))
-    script = (f"mount --bind {top} {stash} && mount -t tmpfs -o mode=0755,size=1m tmpfs /root && "
-              f"mkdir {top} && mount --move {stash} {top} && exec {sys.executable} \"$@\"")
-    try:
-        return subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-                               *script_args], capture_output=True, text=True, timeout=timeout)
-    finally:
-        stash.rmdir()
-
-
 @pytest.mark.skipif(not ROOT or not shutil.which("unshare"), reason="the uid mode needs root")
 def test_uid_mode_kills_every_process_and_removes_leftovers(tmp_path, secret):
     secret.chmod(0o600)
@@ -186,6 +165,187 @@ def test_uid_mode_kills_every_process_and_removes_leftovers(tmp_path, secret):
     assert report["private_readable"] == []
     assert report["during"] >= 2 and report["tmp_file"]
     assert report["after"] == 0 and not report["tmp_file_after"]
+
+
+STORES = r"""
+import ctypes, json, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+KEYCTL, ADD_KEY = {"x86_64": (250, 248), "aarch64": (219, 217)}[os.uname().machine]
+KEYCTL_SEARCH, O_CREAT, O_RDWR = 10, 0o100, 0o2
+RINGS = {"user keyring": -4, "session keyring": -3, "user session keyring": -5}
+IPC = 0x4B435354
+mine = [os.environ["HOME"] + "/store", os.environ["TMPDIR"] + "/store"]
+shared = [top + "/coursekit-store-probe" for top in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock")]
+files = mine + (shared if sys.argv[2] == "all" else [])
+
+
+def write():
+    done = []
+    for path in files:
+        try:
+            with open(path, "w") as fh:
+                fh.write("secret")
+            done.append(path)
+        except OSError:
+            pass
+    if sys.argv[2] != "all":
+        return done
+    shm = libc.shmget(IPC, 4096, 0o1666)
+    if shm >= 0:
+        ctypes.memmove(libc.shmat(shm, None, 0), b"secret", 6)
+        done.append("shm")
+    done += ["sem"] if libc.semget(IPC, 1, 0o1666) >= 0 else []
+    done += ["msg"] if libc.msgget(IPC, 0o1666) >= 0 else []
+    for name, ring in RINGS.items():
+        if libc.syscall(ADD_KEY, b"user", name.encode(), b"secret", 6, ring) > 0:
+            done.append(name)
+    if hasattr(libc, "mq_open") and libc.mq_open(b"/coursekit-store-probe", O_CREAT | O_RDWR, 0o666, None) >= 0:
+        done.append("mqueue")
+    return done
+
+
+def read():
+    found = [path for path in files if os.path.exists(path)]
+    if sys.argv[2] != "all":
+        return found
+    found += ["shm"] if libc.shmget(IPC, 0, 0) >= 0 else []
+    found += ["sem"] if libc.semget(IPC, 0, 0) >= 0 else []
+    found += ["msg"] if libc.msgget(IPC, 0) >= 0 else []
+    found += [name for name, ring in RINGS.items() if libc.syscall(KEYCTL, KEYCTL_SEARCH, ring, b"user", name.encode(), 0) > 0]
+    if hasattr(libc, "mq_open") and libc.mq_open(b"/coursekit-store-probe", O_RDWR, 0, None) >= 0:
+        found.append("mqueue")
+    return found
+
+
+print(json.dumps(write() if sys.argv[1] == "write" else read()), file=sys.stderr)
+"""
+
+
+def write_then_read(run, python, which="all"):
+    """(what one program of `run` could store, what the next program of the run then found). The writer
+    ends by itself (its lane is cleaned when the reader takes it), the reader is stopped."""
+    (run.dir / "runtime" / "stores.py").write_text(STORES)
+    run.seal()
+    out = []
+    for step in ("write", "read"):
+        proc = run.spawn([python, "-I", f"{run.path('runtime')}/stores.py", step, which])
+        assert proc.wait(timeout=60) == 0, proc.stderr_tail.text()
+        out.append(json.loads(proc.stderr_tail.text().strip().splitlines()[-1]))
+    run.stop(proc)
+    return out
+
+
+@needs_namespaces
+def test_a_program_finds_nothing_of_the_one_before_in_the_namespaces_mode():
+    iso = sandbox.detect("namespaces")
+    with sandbox.uid_slot(iso) as uid:
+        run = sandbox.Run(iso, uid, sandbox.Limits(memory_mb=1024))
+        try:
+            written, found = write_then_read(run, sys.executable)
+        finally:
+            run.close()
+    assert {"/tmp/home/store", "/tmp/coursekit-store-probe", "shm", "sem", "msg", "user keyring"} <= set(written)
+    assert "mqueue" not in written
+    assert found == []
+
+
+UID_STORES = r"""
+import json, sys
+sys.path[:0] = [sys.argv[1], sys.argv[3]]
+from coursekit import sandbox, scrub
+from test_sandbox import write_then_read
+iso = sandbox.detect("uid", python=sys.argv[2])
+with sandbox.uid_slot(iso) as uid:
+    run = sandbox.Run(iso, uid, sandbox.Limits(memory_mb=1024))
+    try:
+        print(json.dumps([uid, *write_then_read(run, sys.argv[2])]))
+    finally:
+        run.close()
+"""
+
+
+@pytest.mark.skipif(not ROOT or not shutil.which("unshare"), reason="the uid mode needs root")
+def test_a_program_finds_nothing_of_the_one_before_in_the_uid_mode(tmp_path):
+    (tmp_path / "stores.py").write_text(UID_STORES)
+    proc = in_readable_python_world([str(tmp_path / "stores.py"), str(Path(sandbox.__file__).parents[1]), sys.executable,
+                                     str(Path(__file__).parent)])
+    assert proc.returncode == 0, proc.stderr
+    uid, written, found = json.loads(proc.stdout.strip().splitlines()[-1])
+    shared = {f"{top}/coursekit-store-probe" for top in ("/tmp", "/var/tmp", "/dev/shm", "/run/lock") if os.path.isdir(top)}
+    assert shared | {"shm", "sem", "msg", "user keyring"} <= set(written) and "mqueue" not in written
+    assert found == []
+    assert [p for p in shared if os.path.exists(p)] == []
+
+
+def test_a_program_gets_a_fresh_home_in_the_none_mode():
+    iso = sandbox.detect("none")
+    with sandbox.uid_slot(iso) as uid:
+        run = sandbox.Run(iso, uid, sandbox.Limits(memory_mb=1024))
+        try:
+            written, found = write_then_read(run, sys.executable, which="home")
+            homes = list((run.dir / "homes").iterdir())
+        finally:
+            run.close()
+    assert len(written) == 2 and found == [] and homes == []
+
+
+def _leave_things(top):
+    """Run as a grading uid: files in the machine's shared folders and in a world-writable folder deep in a
+    tree, a folder of its own, a SysV shared memory segment handed to root (the owner may give it away)."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    made = []
+    for path in (f"{top}/deep/drop/note", "/tmp/coursekit-scrub-probe", "/dev/shm/coursekit-scrub-probe"):
+        with open(path, "w") as fh:
+            fh.write("x")
+        made.append(path)
+    os.makedirs("/var/tmp/coursekit-scrub-probe/inner")
+    made.append("/var/tmp/coursekit-scrub-probe")
+    ident = libc.shmget(0x4B435355, 4096, 0o1600)
+    shmid_ds = (ctypes.c_uint32 * 64)()  # begins with ipc_perm: key, then the owner's uid
+    libc.shmctl(ident, 2, ctypes.byref(shmid_ds))  # IPC_STAT
+    shmid_ds[1] = 0
+    if libc.shmctl(ident, 1, ctypes.byref(shmid_ds)) != 0:  # IPC_SET: the segment now belongs to root
+        raise OSError(ctypes.get_errno(), "IPC_SET")
+    return made
+
+
+@pytest.mark.skipif(not ROOT, reason="switching users needs root")
+def test_scrub_finds_where_a_uid_writes_removes_what_it_left_and_names_what_it_cannot():
+    uid = sandbox.DEFAULT_UID_BASE + 990
+    top = Path(tempfile.mkdtemp(prefix="coursekit-scrub-", dir="/tmp"))
+    try:
+        top.chmod(0o755)
+        (top / "deep" / "drop").mkdir(parents=True)
+        (top / "deep" / "drop").chmod(0o1777)
+        (top / "open").mkdir()
+        (top / "open").chmod(0o777)
+        (top / "shared.txt").write_text("")
+        (top / "shared.txt").chmod(0o666)
+        (top / "closed").mkdir(mode=0o700)
+        (top / "closed" / "hidden.txt").write_text("")
+        (top / "closed" / "hidden.txt").chmod(0o666)  # out of the uid's reach: no problem
+        scrub._candidates.cache_clear()
+        scrub._places.cache_clear()
+        scrub.clean(uid)  # what an interrupted run of this test left
+        assert {"/tmp", str(top / "deep" / "drop"), str(top / "open")} <= set(scrub.places(uid))
+        found = scrub.problems(uid)
+        assert sorted(p.split(" (")[0] for p in found if str(top) in p) == [str(top / "open"), str(top / "shared.txt")]
+        assert "chmod +t or go-w" in "".join(found) and "chmod go-w" in "".join(found)
+        assert "cannot clean up after its worker uid" in scrub.describe(uid, found)
+
+        made = scrub.as_uid(uid, _leave_things, str(top))
+        assert all(os.path.exists(p) for p in made)
+        assert [o for o in scrub._ipc_objects() if o[3] == uid]
+        scrub.clean(uid)
+        assert [p for p in made if os.path.exists(p)] == []
+        assert [o for o in scrub._ipc_objects() if uid in (o[2], o[3])] == []
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+        scrub._candidates.cache_clear()
+        scrub._places.cache_clear()
 
 
 FORK_AND_ALLOCATE = r'''
