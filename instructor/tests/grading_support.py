@@ -110,6 +110,12 @@ def check_results(results):
     return by_id
 
 
+def output_of(results, todo):
+    """What a TODO's entries say (its summary and its details, whenever a student sees them)."""
+    check_results(results)
+    return "\n".join(t["output"] for t in results["tests"] if t["extra_data"]["coursekit"].get("todo") == todo)
+
+
 def scores(results):
     return {todo: test["score"] for todo, test in check_results(results).items()}
 

@@ -32,6 +32,7 @@ from grading_support import (
     graded,
     grader,
     leaves_nothing,
+    output_of,
     points,
     scores,
     set_region,
@@ -57,12 +58,6 @@ def a1():
 def a2():
     with grader(A2) as g:
         yield g
-
-
-def output_of(results, todo):
-    """What a TODO's entries say (its summary and its details, whenever a student sees them)."""
-    check_results(results)
-    return "\n".join(t["output"] for t in results["tests"] if t["extra_data"]["coursekit"].get("todo") == todo)
 
 
 # -- values that fake a comparison -------------------------------------------------------------------------

@@ -26,7 +26,7 @@ must cost only the forward. The bugs (33):
 """
 
 import pytest
-from grading_support import A1, A2, code_todos, graded, grader, points, submission
+from grading_support import A1, A2, code_todos, graded, grader, output_of, points, submission
 from variants import CNN, FC_NET, LAYERS, NEURAL_NET, OPTIM, apply
 
 W1 = {
@@ -318,13 +318,12 @@ def test_bugs_w2_cost_only_their_own_todos(a2, tmp_path):
 
 def test_bugs_w3_in_test_mode_cost_only_their_own_todos(a2, tmp_path):
     _, results = _expect_own_todos_only(a2, A2, W3, tmp_path)
-    outputs = {t["name"].split(" ")[0]: t["output"] for t in results["tests"]}
-    assert "test mode changed bn_param" in outputs["batchnorm_forward"]
-    assert "test mode" in outputs["dropout_forward"]
+    assert "test mode changed bn_param" in output_of(results, "cs231n/layers.py::batchnorm_forward")
+    assert "test mode" in output_of(results, "cs231n/layers.py::dropout_forward")
 
 
 def test_assignment1_bugs_cost_only_their_own_todos(tmp_path):
     with grader(A1) as g:
         _, results = _expect_own_todos_only(g, A1, A1_BUGS, tmp_path)
-    train = next(t["output"] for t in results["tests"] if t["name"].startswith("TwoLayerNet.train"))
+    train = output_of(results, "cs231n/classifiers/neural_net.py::TwoLayerNet.train")
     assert "batch_size 12" in train and "ValueError" in train
