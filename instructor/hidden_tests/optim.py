@@ -127,13 +127,19 @@ def adam_defaults_and_float32(t):
 
 
 def _dw_unchanged(t, name):
+    """Two steps each, the second from the config the first returned: a first step from a fresh config is
+    plain SGD for momentum, so one step alone would also pass `sgd` handed in its place."""
     rng = t.rng()
     for config in ({"learning_rate": 1e-2}, None):
-        w, dw = S.normal(rng, (3, 4)), gradient(rng, (3, 4), np.float64)
-        got = S.returned(S.call_unchanged(t, f"optim.{name}", (w, dw, config), (None, "dw", None), name),
-                         ("next_w", "config"), name)
-        e_w, _ = getattr(t.ref.optim, name)(w, dw, copy.deepcopy(config))
-        t.expect_close(got[0], e_w, f"{name}: next_w (dw kept to be compared after the call)", tol=tol(name, np.float64))
+        w, e_config = S.normal(rng, (3, 4)), copy.deepcopy(config)
+        for step in (1, 2):
+            dw = gradient(rng, (3, 4), np.float64)
+            got = S.returned(S.call_unchanged(t, f"optim.{name}", (w, dw, config), (None, "dw", None), name),
+                             ("next_w", "config"), name)
+            e_w, e_config = getattr(t.ref.optim, name)(w, dw, e_config)
+            t.expect_close(got[0], e_w, f"{name}: next_w of step {step} (dw kept to be compared after the call)",
+                           tol=tol(name, np.float64))
+            w, config = e_w, got[1]
 
 
 @check("cs231n/optim.py::sgd_momentum")
