@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .compare import difference
 from .protocol import Handle
 
 # The grader runs the checks of several TODOs at once in threads, and the reference draws from numpy's one
@@ -253,13 +254,12 @@ class Tester:
         return got.astype(np.float64).reshape(shape)
 
     def expect_close(self, got, expected, what, tol=1e-8):
-        """Pass when max |got - expected| <= tol * max(max |expected|, 1e-12)."""
+        """Pass when compare.difference(got, expected) <= tol: max |got - expected| <= tol * max(max |expected|, 1e-12)."""
         expected = np.asarray(expected, dtype=np.float64)
         got = self.array(got, what, expected.shape)
         if not np.all(np.isfinite(got)):
             raise CheckFailed(f"{what} holds NaN or inf")
-        scale = max(float(np.max(np.abs(expected))) if expected.size else 0.0, 1e-12)
-        err = float(np.max(np.abs(got - expected))) / scale if expected.size else 0.0
+        err = difference(got, expected)
         if not err <= tol:
             raise CheckFailed(f"{what} is wrong: largest difference {err:.1e} of the values' scale (allowed {tol:.0e})")
         return err
@@ -274,7 +274,7 @@ class Tester:
             raise CheckFailed(f"{what} is a {type(got).__name__}, expected a number")
         if not math.isfinite(got):
             raise CheckFailed(f"{what} is {got}")
-        err = abs(got - expected) / max(abs(expected), 1e-12)
+        err = difference(got, expected)
         if not err <= tol:
             raise CheckFailed(f"{what} is wrong: relative difference {err:.1e} (allowed {tol:.0e})")
         return err

@@ -10,6 +10,7 @@ import weakref
 from contextlib import contextmanager
 
 import numpy as np
+from coursekit.compare import difference, grads_floor
 from coursekit.hidden import CheckFailed, reference_rng
 from coursekit.session import BadReturn, StudentError
 
@@ -57,9 +58,7 @@ def close(out, expected, tol):
     trimmed = out.shape[out.ndim - expected.ndim:] if out.ndim >= expected.ndim else None
     if trimmed != expected.shape or any(n != 1 for n in out.shape[: out.ndim - expected.ndim]):
         return False
-    out = out.astype(np.float64).reshape(expected.shape)
-    scale = max(float(np.max(np.abs(expected))) if expected.size else 0.0, 1e-12)
-    return bool(np.all(np.isfinite(out))) and float(np.max(np.abs(out - expected), initial=0.0)) <= tol * scale
+    return difference(out, expected) <= tol
 
 
 def judge_backward(t, forward, args, ref_out, ref_cache, judge, *, tol, accept=None):
@@ -213,20 +212,17 @@ def unchanged_backward(t, forward, backward, args, dout, names, tol_forward, tol
 def expect_grads(t, got, expected, function, case, tol, note=""):
     """A dict of gradients with exactly the expected keys, each equal to the reference's up to tol.
 
-    Each is measured on its own scale floored at a fraction of the model's largest gradient (1e-3; 0.1 for a
-    float32 model, whose rounding is 1e9 times coarser): a gradient that vanishes analytically (a bias in front
-    of batch norm) is rounding noise in both, and must not be judged on its own scale of 1e-17."""
+    Each is measured on its own scale floored at a fraction of the model's largest gradient (compare.grads_floor:
+    a gradient that vanishes analytically is rounding noise in both, not to be judged on its own scale)."""
     t.expect_keys(got, expected.keys(), f"{function}: grads ({case})")
-    top = max((float(np.max(np.abs(e))) for e in expected.values() if np.size(e)), default=0.0)
-    floor = 0.1 if any(np.asarray(e).dtype == np.float32 for e in expected.values()) else 1e-3
+    floor = grads_floor(expected)
     with noted(note):
         for name in sorted(expected):
             e = np.asarray(expected[name], dtype=np.float64)
             g = t.array(got[name], f"{function}: grads[{name!r}] ({case})", e.shape)
             if not np.all(np.isfinite(g)):
                 t.fail(f"{function}: grads[{name!r}] ({case}) holds NaN or inf")
-            scale = max(float(np.max(np.abs(e))) if e.size else 0.0, floor * top, 1e-12)
-            err = float(np.max(np.abs(g - e), initial=0.0)) / scale
+            err = difference(g, e, floor)
             if not err <= tol:
                 t.fail(f"{function}: grads[{name!r}] ({case}) is wrong: largest difference {err:.1e} of the values' "
                        f"scale (allowed {tol:.0e})")

@@ -1,8 +1,8 @@
 """Measure how far honest implementations and typical bugs land from the reference, per code TODO.
 
 The hidden checks compare a submission's values with the reference's (gradients with its analytic ones)
-by the normalised difference max|got - expected| / max|expected|. Their tolerances (the TOL tables of
-instructor/hidden_tests/*.py) must sit far above what correct code differs by (summation order, float32
+by the normalised difference max|got - expected| / max|expected| (coursekit/compare.py, imported here too).
+Their tolerances (the TOL tables of instructor/hidden_tests/*.py) must sit far above what correct code differs by (summation order, float32
 rounding) and far below what wrong code differs by. This script measures both:
 
 - honest variants of every function: other summation orders (loops, einsum, reversed axes), other
@@ -40,6 +40,8 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "instructor"))
 
+from coursekit.compare import difference, grads_floor  # noqa: E402
+
 from cs231n import layers as L  # noqa: E402
 from cs231n import optim as O  # noqa: E402
 from cs231n.classifiers import cnn, fc_net, neural_net  # noqa: E402
@@ -48,9 +50,6 @@ from cs231n.layer_utils import affine_relu_backward, affine_relu_forward, conv_r
 
 F32, F64 = np.float32, np.float64
 MARGIN = 30.0
-# As _support.expect_grads: a model's gradients are measured on their own scale floored at this fraction of
-# the model's largest gradient (a float32 model's rounding noise is 1e9 times a float64 one's).
-GRAD_FLOOR = {F64: 1e-3, F32: 1e-1}
 
 
 # The salt the random cases of the current pass are drawn from (main sets it); case_rng(n) is the generator
@@ -63,35 +62,19 @@ def case_rng(n):
 
 
 def diff(got, expected):
-    """The checks' measure: max|got - expected| / max|expected| (inf for a shape mismatch or NaN)."""
-    got, expected = np.asarray(got, dtype=F64), np.asarray(expected, dtype=F64)
-    if got.size != expected.size:
-        return np.inf
-    got = got.reshape(expected.shape)
-    if not np.all(np.isfinite(got)):
-        return np.inf
-    scale = max(float(np.max(np.abs(expected))) if expected.size else 0.0, 1e-12)
-    return float(np.max(np.abs(got - expected), initial=0.0)) / scale
+    """The checks' measure (compare.difference): inf for a shape mismatch or NaN."""
+    return difference(got, expected)
 
 
 def diff_all(got, expected):
-    """Largest diff over the outputs of a function (tuples, dicts of gradients, scalars)."""
+    """Largest diff over the outputs of a function (tuples, dicts of gradients as _support.expect_grads measures
+    them, scalars)."""
     if isinstance(expected, dict):
-        top = max(float(np.max(np.abs(v))) for v in expected.values())
-        frac = GRAD_FLOOR[next(iter(expected.values())).dtype.type]
-        return max(diff_floor(got[k], v, frac * top) for k, v in expected.items())
+        floor = grads_floor(expected)
+        return max(difference(got[k], v, floor) for k, v in expected.items())
     if isinstance(expected, tuple | list):
         return max(diff_all(g, e) for g, e in zip(got, expected))
-    return diff(got, expected)
-
-
-def diff_floor(got, expected, floor):
-    """diff with the scale floored at `floor` (model gradients, as _support.expect_grads measures them)."""
-    got, expected = np.asarray(got, dtype=F64), np.asarray(expected, dtype=F64)
-    if got.size != expected.size or not np.all(np.isfinite(got)):
-        return np.inf
-    scale = max(float(np.max(np.abs(expected))), floor, 1e-12)
-    return float(np.max(np.abs(got.reshape(expected.shape) - expected))) / scale
+    return difference(got, expected)
 
 
 def f64(fn):
