@@ -37,6 +37,7 @@ file with student code.
   regrade: regrade.py).
 """
 
+import dataclasses
 import functools
 import json
 import os
@@ -50,7 +51,6 @@ import time
 import traceback
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import container, expected, feedback, hidden, models, regrade, sandbox, secret, session
@@ -59,16 +59,6 @@ from .fsutil import UnsafeArchiveError, atomic_write_text, copy_tree_no_symlinks
 from .reference import Reference, is_junk
 from .release import build_kit
 from .results import Check, Results, TodoResult, leaderboard
-
-
-@dataclass
-class Result:
-    name: str
-    passed: bool
-    message: str = ""
-    # The message says nothing of the check's inputs (the submission did not load, the check did not run):
-    # shown like a public check's (results.py).
-    public: bool = False
 
 
 def build_base(ref, assignment, dest):
@@ -259,7 +249,7 @@ class Grader:
         worker = None
         for spec in specs:
             if time.monotonic() > deadline:
-                results.append(Result(spec.name, False, f"not run: the checks of this submission used up their "
+                results.append(Check(spec.name, False, f"not run: the checks of this submission used up their "
                                                         f"{self.limits.grade_timeout} s (code that ran too long)", True))
                 continue
             if worker is None or worker.dead:
@@ -270,7 +260,7 @@ class Grader:
                     with lock:
                         notes.extend(m for m in message.splitlines() if m not in notes)
                 if worker is None:
-                    results.append(Result(spec.name, False, message, True))
+                    results.append(Check(spec.name, False, message, True))
                     continue
             tester = hidden.Tester(worker, package=self.package, reference_name=self.reference_name,
                                    modules=self.modules, timeout=spec.timeout or self.timeout, todos=todos,
@@ -285,24 +275,24 @@ class Grader:
         try:
             spec.func(tester)
         except hidden.CheckFailed as exc:
-            return Result(spec.name, False, str(exc) or "check failed")
+            return Check(spec.name, False, str(exc) or "check failed")
         except session.StudentError as exc:
-            return Result(spec.name, False, f"{function} {exc}")
+            return Check(spec.name, False, f"{function} {exc}")
         except session.CallTimeout as exc:
             if str(exc):
-                return Result(spec.name, False, f"{function}: {exc}")
-            return Result(spec.name, False, f"{function} did not return within {tester._timeout:g} s (an endless loop?); "
+                return Check(spec.name, False, f"{function}: {exc}")
+            return Check(spec.name, False, f"{function} did not return within {tester._timeout:g} s (an endless loop?); "
                                             "its process was stopped")
         except session.WorkerDied as exc:
-            return Result(spec.name, False, f"while checking {function}: {exc}")
+            return Check(spec.name, False, f"while checking {function}: {exc}")
         except session.BadReturn as exc:
-            return Result(spec.name, False, f"{function} {exc}")
+            return Check(spec.name, False, f"{function} {exc}")
         except AssertionError as exc:
-            return Result(spec.name, False, str(exc) or "check failed")
+            return Check(spec.name, False, str(exc) or "check failed")
         except Exception as exc:  # noqa: BLE001 - a fault of the check or the reference, not the student's
             print(f"coursekit grade: check {spec.name} failed inside the grader:\n{traceback.format_exc()}", file=sys.stderr)
-            return Result(spec.name, False, f"the check could not run ({type(exc).__name__}); tell your instructor")
-        return Result(spec.name, True)
+            return Check(spec.name, False, f"the check could not run ({type(exc).__name__}); tell your instructor")
+        return Check(spec.name, True)
 
     def _run_groups(self, run, groups, notes, deadline):
         """{key: (results, TODOs whose reference the code called)} for `groups` ({key: [CheckSpec]})."""
@@ -356,7 +346,7 @@ class Grader:
         return set(called) - allowed - student
 
     def _check_code(self, run, notes, only=None, passed=None):
-        """{TODO id: [Result]} of the code TODOs.
+        """{TODO id: [Check]} of the code TODOs.
 
         A TODO that fails is checked once more with the student's own code for the TODOs around it that pass all
         their own checks (the other methods of its class, the TODOs it called), and keeps the better outcome: a
@@ -403,7 +393,7 @@ class Grader:
     # -- notebooks ----------------------------------------------------------------------------------
 
     def _check_models(self, run, sub_root, only=None):
-        """{todo id: [Result]} of the notebook TODOs (of `only`, default all; models.py); the submission's model
+        """{todo id: [Check]} of the notebook TODOs (of `only`, default all; models.py); the submission's model
         classes run in a worker where every code TODO is the submission's."""
         workers, deadline = {}, time.monotonic() + self.limits.model_timeout
         todos = [t for t in self.todos if t.is_notebook and (only is None or t.id in only)]
@@ -501,7 +491,7 @@ class Grader:
                 self.ref.package_dir, secret.secret_path()]
 
     def check_submission(self, submission, only=None, passed=None):
-        """{todo id: [Result]} and notes for one submission (zip or folder), of the TODOs of `only` (default: all).
+        """{todo id: [Check]} and notes for one submission (zip or folder), of the TODOs of `only` (default: all).
         Raises on an unusable one."""
         notes = []
         with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as tmp:
@@ -542,10 +532,10 @@ class Grader:
         return by_todo, notes
 
     def todo_result(self, todo, checks):
-        """The TodoResult of `todo` from its check results (grade.Result or models.Result)."""
-        found = [Check(r.name, r.passed, r.message,
-                       todo.is_notebook or getattr(r, "public", False) or (todo.id, r.name) in self.public) for r in checks]
-        measured = next((r.info for r in checks if r.passed and getattr(r, "info", None)), None)
+        """The TodoResult of `todo` from its checks' outcomes ([Check])."""
+        found = [dataclasses.replace(c, public=todo.is_notebook or c.public or (todo.id, c.name) in self.public)
+                 for c in checks]
+        measured = next((c.info for c in checks if c.passed and c.info), None)
         return TodoResult(todo.id, todo.points, found, todo.visibility, self.fingerprints[todo.id], measured)
 
     def grade_results(self, submission, only=None, passed=None):
@@ -559,13 +549,13 @@ class Grader:
             notes += more
         except (UnsafeArchiveError, FileNotFoundError, zipfile.BadZipFile) as exc:
             notes.append(f"submission rejected: {exc}")
-            by_todo = {t.id: [Result("submission", False, f"not graded: {exc}", True)] for t in todos}
+            by_todo = {t.id: [Check("submission", False, f"not graded: {exc}", True)] for t in todos}
         except sandbox.IsolationError:
             raise
         except Exception as exc:  # noqa: BLE001 - the grader must still write a results.json, whatever broke
             print(f"coursekit grade: grader error:\n{traceback.format_exc()}", file=sys.stderr)
             notes.append(f"grader error ({type(exc).__name__}): nothing was graded; tell your instructor")
-            by_todo = {t.id: [Result("grader", False, "not graded because of a grader error", True)] for t in todos}
+            by_todo = {t.id: [Check("grader", False, "not graded because of a grader error", True)] for t in todos}
         graded = [self.todo_result(t, by_todo.get(t.id, [])) for t in todos]
         return Results(graded, self.assignment, [self.iso.describe(), *notes], time.monotonic() - start,
                        leaderboard(self.cfg, graded), show_total=self.cfg.visibility.show_total)

@@ -44,12 +44,13 @@ import math
 import os
 import sys
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import hidden, session
 from .notebooks import graded_tag
+from .results import Check
 
 # 12 times the largest reference model (the CNN, 422,090) and about 6,400 memorised Fashion-MNIST images.
 MAX_PARAMS = 5_000_000
@@ -66,14 +67,6 @@ PROBE_IMAGES = 200
 PROBE_BATCH = 100
 MIN_AGREEMENT = 0.99
 SCORE_TOL = 1e-4
-
-
-@dataclass
-class Result:
-    name: str
-    passed: bool
-    message: str = ""
-    info: dict = field(default_factory=dict)
 
 
 class Rejected(Exception):
@@ -458,7 +451,7 @@ def disagreements(reference_scores, scores):
 
 
 def grade_model(todo, folder, reference_name, data, student, rng=None, code_todos=()):
-    """[Result] of notebook TODO `todo` for the submission folder `folder`.
+    """[Check] of notebook TODO `todo` for the submission folder `folder`.
 
     `student(candidate)` returns the submission's scores on candidate.probe (see student_scores) or raises
     Rejected; `rng` draws the samples of rules 3 and 4 (fresh from os.urandom unless given)."""
@@ -467,21 +460,21 @@ def grade_model(todo, folder, reference_name, data, student, rng=None, code_todo
         cand = prepare(todo, folder, reference_name, data, rng, code_todos)
         scores = student(cand)
     except Rejected as exc:
-        return [Result(f"{todo.name} model", False, str(exc))]
+        return [Check(f"{todo.name} model", False, str(exc))]
     bad = disagreements(cand.probe_scores, scores)
     info = {**cand.measured, "agreement": 1 - bad / PROBE_IMAGES}
     if bad > (1 - MIN_AGREEMENT) * PROBE_IMAGES:
         cls = cand.info["class"]
-        return [Result(f"{todo.name} model", False,
-                       f"{cand.summary}, but your {cls}, run with the weights of {todo.model}, picks another class "
-                       f"than the course's {cls} on {bad} of {PROBE_IMAGES} images (at most "
-                       f"{1 - MIN_AGREEMENT:.0%} may differ): check the code its forward pass runs "
-                       f"({_forward_code(cand)})", info)]
-    return [Result(f"{todo.name}: {cand.summary}", True, "", info)]
+        return [Check(f"{todo.name} model", False,
+                      f"{cand.summary}, but your {cls}, run with the weights of {todo.model}, picks another class "
+                      f"than the course's {cls} on {bad} of {PROBE_IMAGES} images (at most "
+                      f"{1 - MIN_AGREEMENT:.0%} may differ): check the code its forward pass runs "
+                      f"({_forward_code(cand)})", info=info)]
+    return [Check(f"{todo.name}: {cand.summary}", True, info=info)]
 
 
 def grade_models(todos, folder, reference_name, data, tester_for, code_todos):
-    """{todo id: [Result]} of the notebook TODOs `todos`; `tester_for(module)` gives a hidden.Tester on a worker
+    """{todo id: [Check]} of the notebook TODOs `todos`; `tester_for(module)` gives a hidden.Tester on a worker
     that runs the submission's classes of `module` (or raises Rejected). Anything a file makes go wrong,
     however unexpected, costs its own TODO only."""
     by_todo = {}
@@ -491,7 +484,7 @@ def grade_models(todos, folder, reference_name, data, tester_for, code_todos):
             by_todo[todo.id] = grade_model(todo, folder, reference_name, data, student, code_todos=code_todos)
         except Exception as exc:  # noqa: BLE001 - one file must not cost the rest of the grade
             print(f"coursekit grade: {todo.model} broke the grader:\n{traceback.format_exc()}", file=sys.stderr)
-            by_todo[todo.id] = [Result(f"{todo.name} model", False, f"{todo.model} could not be graded "
+            by_todo[todo.id] = [Check(f"{todo.name} model", False, f"{todo.model} could not be graded "
                                        f"({type(exc).__name__}): save it again with save_model, or tell your instructor")]
     return by_todo
 

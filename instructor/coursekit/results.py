@@ -35,10 +35,15 @@ LABELS = {"visible": "shown now", "after_due_date": "shown after the due date",
 
 @dataclass
 class Check:
+    """The outcome of one check of a TODO. `public`: its message says nothing of hidden inputs (a check on the
+    course's own inputs, or a failure before any check ran), so it is shown like a public check's. `info`: what
+    a passing notebook check measured (models.py), recorded as its TODO's `measured`."""
+
     name: str
     passed: bool
     message: str = ""
     public: bool = False
+    info: dict = field(default_factory=dict, compare=False)
 
 
 @dataclass
