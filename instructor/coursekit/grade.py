@@ -41,7 +41,6 @@ import dataclasses
 import functools
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -53,9 +52,10 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import container, expected, feedback, hidden, models, regrade, sandbox, secret, session
+from . import container, expected, feedback, hidden, models, regrade, rerun, sandbox, secret, session
 from .config import ConfigError
 from .fsutil import UnsafeArchiveError, atomic_write_text, copy_tree_no_symlinks, safe_extract
+from .identify import detect_assignment
 from .reference import Reference, is_junk
 from .release import build_kit
 from .results import Check, Results, TodoResult, leaderboard
@@ -436,53 +436,6 @@ class Grader:
                     notes.append(models.find_graded_cell(path, todo.name))
         return notes
 
-    def _rerun_notebooks(self, run, sub_root):
-        """nbval over the submitted notebooks in the sandbox; (result line, ok) — informational only."""
-        names = [n for n in self.notebook_names if (sub_root / n).is_file()]
-        if not names:
-            return "no notebooks to re-run", False
-        work = run.dir / "nb"
-        shutil.copytree(run.dir / "sub", work, dirs_exist_ok=True)
-        for name in names:
-            shutil.copyfile(sub_root / name, work / name)
-        if run.uid is not None:
-            for path, dirs, files in os.walk(work):
-                for name in [*dirs, *files]:
-                    os.chown(os.path.join(path, name), run.uid, run.uid, follow_symlinks=False)
-            os.chown(work, run.uid, run.uid)
-        argv = [self.iso.python, "-I", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "nbval.plugin",
-                "--nbval-lax", "--nbval-current-env", f"--nbval-cell-timeout={self.limits.notebook_cell_timeout}",
-                "--rootdir", str(work), *names]
-        env = run.env({"CS231N_DATASET": os.environ.get("CS231N_DATASET", "fashion_mnist"), "CS231N_STRICT_CHECKS": "1"})
-        data_dirs = [d for d in self._data_dirs() if not str(d).startswith("/usr/")]
-        if data_dirs:
-            env["CS231N_DATA_DIR"] = str(data_dirs[0])
-        proc = run.spawn(argv, cwd=str(work), env=env, ro_extra=data_dirs, rw_extra=[work], stdout_to_stderr=True,
-                         timeout_cpu=self.limits.notebook_timeout)
-        try:
-            proc.wait(timeout=self.limits.notebook_timeout)
-        except subprocess.TimeoutExpired:
-            run.stop(proc)
-            return f"notebooks re-run: stopped after {self.limits.notebook_timeout} s", False
-        tail = proc.stderr_tail.text()
-        if proc.returncode == 71 and "coursekit.jail:" in tail:
-            return f"notebooks re-run: the sandbox could not start ({tail.strip().splitlines()[-1]})", False
-        summary = re.findall(r"^=*\s*(\d+ (?:passed|failed).*?) in [\d.]+s", tail, flags=re.M)
-        line = summary[-1] if summary else f"exit code {proc.returncode}"
-        return f"notebooks re-run with nbval (no points): {line}", proc.returncode == 0
-
-    def _data_dirs(self):
-        data_utils = __import__(f"{self.reference_name}.data_utils", fromlist=["_"])
-        dirs = []
-        for dataset in ("fashion_mnist", "cifar10", "mnist"):
-            try:
-                found = data_utils._find_dir(dataset)
-            except (FileNotFoundError, ValueError):
-                continue
-            if found and Path(found).is_dir():
-                dirs.append(Path(found).resolve())
-        return dirs
-
     # -- the whole grade ------------------------------------------------------------------------------
 
     def _private_paths(self):
@@ -525,7 +478,8 @@ class Grader:
                     by_todo = self._check_code(run, notes, only, passed)
                     by_todo.update(self._check_models(run, sub_root, only))
                     if self.notebooks:
-                        notes.append(self._rerun_notebooks(run, sub_root)[0])
+                        notes.append(rerun.rerun_notebooks(run, sub_root, self.notebook_names, self.iso.python, self.limits,
+                                                        self.reference_name)[0])
                 finally:
                     run.close()
             notes += self._cell_notes(sub_root)
@@ -587,45 +541,6 @@ def _import_error(status):
 
 def write_results(path, results):
     atomic_write_text(path, json.dumps(results, indent=2) + "\n")
-
-
-def assignments_of(cfg, submission):
-    """The assignments a submission may be for, by the notebooks it holds and its name (a1_..., a2_...).
-
-    A folder can hold more than one assignment's notebooks (last term's work left beside this term's); then its
-    name decides if it names one of them, and otherwise all stay candidates: grading it as either would be a
-    guess."""
-    submission = Path(submission)
-    names = set()
-    if submission.is_dir():
-        names = {p.name for p in submission.rglob("*.ipynb")}
-    elif submission.is_file():
-        try:
-            with zipfile.ZipFile(submission) as zf:
-                names = {Path(n).name for n in zf.namelist() if n.endswith(".ipynb")}
-        except zipfile.BadZipFile:
-            names = set()
-    by_notebooks = [a for a, notebooks in cfg.assignments.items() if names & set(notebooks)]
-    stem = submission.name.lower()
-    by_name = [a for a in cfg.assignments
-               if stem.startswith((f"a{''.join(ch for ch in a if ch.isdigit())}_",
-                                   f"a{''.join(ch for ch in a if ch.isdigit())}-", a))]
-    if by_notebooks:
-        named = [a for a in by_notebooks if a in by_name]
-        return named if len(by_notebooks) > 1 and len(named) == 1 else by_notebooks
-    if by_name:
-        return by_name
-    return list(cfg.assignments) if len(cfg.assignments) == 1 else []
-
-
-def detect_assignment(cfg, submission):
-    """The one assignment `submission` is for; ValueError naming the fix when it cannot be told."""
-    found = assignments_of(cfg, submission)
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise ValueError(f"{Path(submission).name} holds the notebooks of {' and '.join(found)}: pass --assignment")
-    raise ValueError(f"cannot tell which assignment {Path(submission).name} is for; pass --assignment")
 
 
 def main(*, submission, results="results.json", root=None, config=None, assignment=None, notebooks=False,

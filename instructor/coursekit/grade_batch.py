@@ -43,7 +43,8 @@ from tqdm import tqdm
 from . import regrade, report, sandbox
 from .cgroups import cpu_share_bounded
 from .fsutil import atomic_write_text
-from .grade import assignments_of, build_base, detect_assignment
+from .grade import build_base
+from .identify import assignments_of, detect_assignment
 from .reference import Reference
 from .report import BATCH_KEY
 from .results import Results

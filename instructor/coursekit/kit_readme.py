@@ -8,31 +8,8 @@ START_MARKER = "# *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
 END_MARKER = "# *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
 
 
-def _compiler_section(package, has_extension):
-    if not has_extension:
-        return "- No C compiler: this assignment is Python and numpy only."
-    return f"""- A C compiler, for the fast convolution layers (`{package}/im2col_cython.pyx`, compiled by
-  `pip install -e .`): on Debian/Ubuntu `sudo apt-get install build-essential python3-dev`, on macOS
-  `xcode-select --install`, on Windows the "Desktop development with C++" workload of Visual Studio Build
-  Tools. **Without one** the install still succeeds, the extension is skipped, and `{package}.fast_layers`
-  warns once when imported and uses its numpy fallback: the same results, but slower convolutions (the
-  ConvolutionalNetworks notebook takes several times longer). After installing a compiler, run
-  `pip install -e .` again. To see which one you have:
-  `python -c "from {package} import fast_layers; print(fast_layers.get_backend())"` prints `cython` or `numpy`."""
-
-
-def student_readme(*, assignment, short, package, notebooks, todo_files, has_extension, models, python=None):
-    """The README text; `python` is the oldest supported version (e.g. "3.10"), None if not declared."""
-    listed = "\n".join(f"- `{name}`" for name in notebooks)
-    todo_list = "\n".join(f"- `{rel}`" for rel in todo_files) or "- (none: this assignment's TODOs are in the notebooks)"
-    first = notebooks[0] if notebooks else "the first notebook"
-    version = f"Python {python} or newer" if python else "Python 3"
-    model_note = ""
-    if models:
-        shown = "\n".join(f"- `{m}`" for m in models)
-        model_note = ("\nThe graded cells save the models they train next to the notebooks, and the zip includes\n"
-                      f"them; the grader measures each model itself, so run those cells to the end:\n\n{shown}\n")
-    return f"""# {assignment}
+# Filled in by student_readme; every command it names exists in the kit.
+TEMPLATE = """# {assignment}
 
 This folder is your kit for {assignment}: its notebooks, the `{package}` package with the TODOs you write,
 and the public tests of those TODOs.
@@ -49,7 +26,7 @@ Your code goes into the notebooks' TODO cells and these files:
 
 - {version} with `venv` and `pip` (`python3 --version`; on Debian/Ubuntu also
   `sudo apt-get install python3-venv`).
-{_compiler_section(package, has_extension)}
+{compiler}
 - Internet access for the first `pip install` (PyPI) and for CIFAR-10; see *Offline* below for working
   without it.
 
@@ -126,3 +103,32 @@ about TODOs still holding only `pass`, and writes `{short}_submission.zip` (note
 trained model files) plus `{short}_submission.pdf` of the notebooks (`{short}_submission.html` when LaTeX or
 pandoc is missing; it says which). Upload the zip (and the PDF, if your course asks for it) to Gradescope.
 {model_note}"""
+
+
+def _compiler_section(package, has_extension):
+    if not has_extension:
+        return "- No C compiler: this assignment is Python and numpy only."
+    return f"""- A C compiler, for the fast convolution layers (`{package}/im2col_cython.pyx`, compiled by
+  `pip install -e .`): on Debian/Ubuntu `sudo apt-get install build-essential python3-dev`, on macOS
+  `xcode-select --install`, on Windows the "Desktop development with C++" workload of Visual Studio Build
+  Tools. **Without one** the install still succeeds, the extension is skipped, and `{package}.fast_layers`
+  warns once when imported and uses its numpy fallback: the same results, but slower convolutions (the
+  ConvolutionalNetworks notebook takes several times longer). After installing a compiler, run
+  `pip install -e .` again. To see which one you have:
+  `python -c "from {package} import fast_layers; print(fast_layers.get_backend())"` prints `cython` or `numpy`."""
+
+
+def student_readme(*, assignment, short, package, notebooks, todo_files, has_extension, models, python=None):
+    """The README text; `python` is the oldest supported version (e.g. "3.10"), None if not declared."""
+    listed = "\n".join(f"- `{name}`" for name in notebooks)
+    todo_list = "\n".join(f"- `{rel}`" for rel in todo_files) or "- (none: this assignment's TODOs are in the notebooks)"
+    first = notebooks[0] if notebooks else "the first notebook"
+    version = f"Python {python} or newer" if python else "Python 3"
+    model_note = ""
+    if models:
+        shown = "\n".join(f"- `{m}`" for m in models)
+        model_note = ("\nThe graded cells save the models they train next to the notebooks, and the zip includes\n"
+                      f"them; the grader measures each model itself, so run those cells to the end:\n\n{shown}\n")
+    return TEMPLATE.format(assignment=assignment, short=short, package=package, listed=listed, todo_list=todo_list,
+                           first=first, version=version, compiler=_compiler_section(package, has_extension),
+                           model_note=model_note, START_MARKER=START_MARKER, END_MARKER=END_MARKER)

@@ -19,8 +19,8 @@ import pytest
 from coursekit import cli, grade_batch, sandbox
 from coursekit.bench_grading import make_batch
 from coursekit.cgroups import cpu_share_bounded
-from coursekit.grade import detect_assignment
 from coursekit.grade_batch import batch_assignment, fingerprint, finished, grade_argv, submissions_in
+from coursekit.identify import detect_assignment
 from coursekit.reference import Reference
 from coursekit.release import write_solved
 from coursekit.report import BATCH_KEY, FIXED_COLUMNS
