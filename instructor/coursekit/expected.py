@@ -39,7 +39,7 @@ def _function_of(module, qualname):
 
 class LocalWorker:
     """Serves a Tester's requests with the reference package in this process, recording which TODOs outside
-    `student` the code reached, as a sandboxed worker would record its callbacks (session.Worker.called)."""
+    `student` the code reached, as a sandboxed worker would record its callbacks (session.RunningWorker.called)."""
 
     def __init__(self, codes, student, sub_name, replacements=None):
         self.channel = _Reply()

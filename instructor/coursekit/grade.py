@@ -216,7 +216,7 @@ class Grader:
         modules = sorted({t.module for t in self.code_todos})
         reference = session.ReferenceProcess(self.ref.root, self.cfg.path, self.limits.memory_mb)
         answered = set().union(*(self.expected[t] for t in student))
-        worker = session.Worker(run, {i for i, _, _ in callbacks}, reference, timeout=self.timeout, answered=answered)
+        worker = session.RunningWorker(run, {i for i, _, _ in callbacks}, reference, timeout=self.timeout, answered=answered)
         try:
             report = worker.request("setup", {
                 "package": self.package, "sub": run.path("sub"), "fallback": run.path("fallback"),
@@ -469,7 +469,7 @@ class Grader:
                             f"uid {uid} can read {', '.join(leaks)}: make the reference tree readable by root only "
                             "(chmod -R go-rwx) before grading in the uid mode"
                         )
-                run = sandbox.Run(self.iso, uid, sandbox.Limits(memory_mb=self.limits.memory_mb), lane_uids=uids[1:])
+                run = sandbox.Run(self.iso, uid, sandbox.ProgramLimits(memory_mb=self.limits.memory_mb), lane_uids=uids[1:])
                 try:
                     notes += self._assemble(sub_root, run)
                     if self.notebooks:

@@ -72,7 +72,7 @@ class IsolationError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Limits:
+class ProgramLimits:
     memory_mb: int = 4096
     cpu_seconds: int = 3600
     file_mb: int = 64
@@ -373,7 +373,7 @@ class Run:
     namespaces mode).
     """
 
-    def __init__(self, iso, uid, limits=Limits(), lane_uids=()):
+    def __init__(self, iso, uid, limits=ProgramLimits(), lane_uids=()):
         self.iso = iso
         self.uid = uid
         self.limits = limits

@@ -182,7 +182,7 @@ def install_runtime(folder):
     shutil.copyfile(here / "protocol.py", Path(folder) / "_coursekit_protocol.py")
 
 
-class Worker:
+class RunningWorker:
     """One running worker process of a Run, and the reference process that answers its callbacks."""
 
     def __init__(self, run, allowed, reference, *, timeout, answered=None):

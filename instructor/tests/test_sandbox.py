@@ -57,7 +57,7 @@ def secret(tmp_path):
 
 
 def _spawn(iso, uid, program, args=(), **kwargs):
-    run = sandbox.Run(iso, uid, sandbox.Limits(memory_mb=1024))
+    run = sandbox.Run(iso, uid, sandbox.ProgramLimits(memory_mb=1024))
     (run.dir / "runtime" / "probe.py").write_text(program)
     run.seal()
     proc = run.spawn([sys.executable, "-I", f"{run.path('runtime')}/probe.py", *args], **kwargs)
@@ -135,7 +135,7 @@ report = {"mode": iso.mode}
 with sandbox.uid_slot(iso) as uid:
     report["uid"] = uid
     report["private_readable"] = sandbox.readable_by(uid, [sys.argv[3]])
-    run = sandbox.Run(iso, uid, sandbox.Limits(memory_mb=1024))
+    run = sandbox.Run(iso, uid, sandbox.ProgramLimits(memory_mb=1024))
     (run.dir / "runtime" / "daemon.py").write_text(sys.argv[4])
     run.seal()
     proc = run.spawn([sys.argv[2], "-I", str(run.dir / "runtime" / "daemon.py")])
@@ -240,7 +240,7 @@ def write_then_read(run, python, which="all"):
 def test_a_program_finds_nothing_of_the_one_before_in_the_namespaces_mode():
     iso = sandbox.detect("namespaces")
     with sandbox.uid_slot(iso) as uid:
-        run = sandbox.Run(iso, uid, sandbox.Limits(memory_mb=1024))
+        run = sandbox.Run(iso, uid, sandbox.ProgramLimits(memory_mb=1024))
         try:
             written, found = write_then_read(run, sys.executable)
         finally:
@@ -257,7 +257,7 @@ from coursekit import sandbox, scrub
 from test_sandbox import write_then_read
 iso = sandbox.detect("uid", python=sys.argv[2])
 with sandbox.uid_slot(iso) as uid:
-    run = sandbox.Run(iso, uid, sandbox.Limits(memory_mb=1024))
+    run = sandbox.Run(iso, uid, sandbox.ProgramLimits(memory_mb=1024))
     try:
         print(json.dumps([uid, *write_then_read(run, sys.argv[2])]))
     finally:
@@ -281,7 +281,7 @@ def test_a_program_finds_nothing_of_the_one_before_in_the_uid_mode(tmp_path):
 def test_a_program_gets_a_fresh_home_in_the_none_mode():
     iso = sandbox.detect("none")
     with sandbox.uid_slot(iso) as uid:
-        run = sandbox.Run(iso, uid, sandbox.Limits(memory_mb=1024))
+        run = sandbox.Run(iso, uid, sandbox.ProgramLimits(memory_mb=1024))
         try:
             written, found = write_then_read(run, sys.executable, which="home")
             homes = list((run.dir / "homes").iterdir())
@@ -374,7 +374,7 @@ def test_a_program_and_its_children_share_one_memory_budget():
     """Six children of 300 MB each do not fit a 1 GB lane: the kernel kills some, the machine is untouched."""
     iso = sandbox.detect("namespaces")
     with sandbox.uid_slot(iso) as uid:
-        run = sandbox.Run(iso, uid, sandbox.Limits(memory_mb=1024))
+        run = sandbox.Run(iso, uid, sandbox.ProgramLimits(memory_mb=1024))
         if not run.cgroups[uid].active:
             run.close()
             pytest.skip("this machine gives no writable memory cgroup")
