@@ -1,5 +1,6 @@
 # `make` sets everything up, builds the student release and executes every notebook headless.
-# `make test` sets everything up and runs lint, unit tests, instructor tests and nbval on the notebooks.
+# `make test` sets everything up and runs lint, nbval on the notebooks, unit tests, instructor tests, kit-check
+# and grade-check.
 PYTHON ?= python3
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 export PIP_ROOT_USER_ACTION := ignore
