@@ -175,9 +175,12 @@ def test_named_commands_exist(doc):
     assert command_problems(doc.read_text(encoding="utf-8"), makefile_targets(), coursekit_subcommands()) == []
 
 
-def test_the_readme_names_the_two_commands():
-    code, _ = code_and_prose((REPO / "README.md").read_text(encoding="utf-8"))
+def test_the_readme_is_a_front_door():
+    """The two commands and links; everything else belongs in docs/."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    code, _ = code_and_prose(text)
     assert re.search(r"^make\b", code, re.MULTILINE) and re.search(r"^make test\b", code, re.MULTILINE)
+    assert len(text.splitlines()) <= 80, "README.md is the front door: move the details into docs/"
 
 
 def test_the_checks_catch_what_they_should(tmp_path):
