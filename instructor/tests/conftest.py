@@ -6,10 +6,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from coursekit.markers import END, START
 
 REPO = Path(__file__).resolve().parents[2]
-START = "# *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
-END = "# *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
 
 OPS = f'''"""Tiny ops with student regions."""
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from coursekit.hidden import load_checks
-from coursekit.markers import START_TEXT as START
+from coursekit.markers import START
 from coursekit.reference import Reference
 from coursekit.release import public_lines, release_assignment
 
