@@ -1,19 +1,14 @@
 """Student code regions as the grader reads them: find them, name them, stub them.
 
-A region is the run of lines strictly between a START and an END marker line::
-
-    # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
-    ...solution...
-    # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+The grammar is the student package's, cs231n/regions.py (linked here as regions.py): a region is the run of
+lines strictly between a START and an END marker line, owned by the innermost function around it. So the
+notebook checks, collectSubmission and the grader cannot disagree on what a region is. This module reads
+regions strictly (a malformed marker stops the build or the grading with file:line) and adds what only the
+grader needs: stubbing and the leak scan's view of the lines.
 
 A TODO is what a student implements: all regions of one function (``cs231n/layers.py::affine_forward``,
 ``cs231n/classifiers/fc_net.py::FullyConnectedNet.loss``) or of one notebook code cell
 (``assignment1/two_layer_net.ipynb::<cell id>``).
-
-The grammar itself is the student package's (cs231n/regions.py, linked here as regions.py), so the notebook
-checks, collectSubmission and the grader cannot disagree on what a region is; this module reads it
-strictly (a malformed marker stops the build or the grading with file:line) and adds what only the grader
-needs: stubbing and the leak scan's view of the lines.
 """
 
 from .regions import END, START, MarkerError, Region, find_regions, owners
