@@ -7,8 +7,6 @@ from pathlib import Path
 import numpy as np
 
 from cs231n.checks import (
-    END,
-    START,
     TodoError,
     check_close,
     check_true,
@@ -17,6 +15,7 @@ from cs231n.checks import (
     running,
     unfinished,
 )
+from cs231n.regions import END, START
 
 
 def test_check_close_pass(capsys):

@@ -4,9 +4,7 @@ Every command it names exists in the kit (no Makefile there); instructor/tests/t
 a fresh virtual environment up to a running `jupyter lab`.
 """
 
-START_MARKER = "# *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
-END_MARKER = "# *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
-
+from .markers import END, START
 
 # Filled in by student_readme; every command it names exists in the kit.
 TEMPLATE = """# {assignment}
@@ -131,4 +129,4 @@ def student_readme(*, assignment, short, package, notebooks, todo_files, has_ext
                       f"them; the grader measures each model itself, so run those cells to the end:\n\n{shown}\n")
     return TEMPLATE.format(assignment=assignment, short=short, package=package, listed=listed, todo_list=todo_list,
                            first=first, version=version, compiler=_compiler_section(package, has_extension),
-                           model_note=model_note, START_MARKER=START_MARKER, END_MARKER=END_MARKER)
+                           model_note=model_note, START_MARKER=START, END_MARKER=END)

@@ -3,15 +3,16 @@
 A kit holds exactly what its assignment needs:
 - its notebooks (regions stubbed, outputs cleared) and the assets of its folder;
 - its TODO files (stubbed) and the given modules they need: the static import closure (imports.py) of
-  the TODO files, of the notebooks' import statements and of the public test files, inside the package;
+  the TODO files, of the notebooks' import statements, of the public test files and of the package modules
+  a kit file runs (`python3 -m cs231n.collect` in collectSubmission.sh), inside the package;
   a package data file (not .py/.pyx) ships when a shipped module or notebook names its top folder or file;
 - the public test files of its own TODOs (grading.toml `public`), with any conftest.py beside them;
 - the kit files of [course] kit_files, three of them made for the kit: pyproject.toml with its own
   distribution name `<package>-<assignment>` (two kits install side by side; the import package keeps its
   name) and only the build requirements it needs (no Cython or compiler without a .pyx to build);
   requirements.txt generated from pyproject.toml (both only when the reference tree has a pyproject.toml);
-- a generated README.md and .kit-manifest.json (read by collectSubmission.sh: notebooks, TODO files and
-  ids, model files).
+- a generated README.md and .kit-manifest.json (read by cs231n.collect: notebooks, TODO files and ids,
+  model files).
 The build stops on a malformed marker (file:line), on a leak (leaks.py: solution lines, or solution
 structure with other names), and when the stubbed package does not import. A kit folder and its zip are
 replaced only once the new one is complete.
@@ -31,7 +32,7 @@ import tomllib
 
 from . import notebooks
 from .fsutil import atomic_write_text, write_zip
-from .imports import ImportScanError, closure, module_name
+from .imports import ImportScanError, closure, module_file, module_name
 from .kit_readme import student_readme
 from .leaks import line_leaks, public_lines, structural_leaks
 from .markers import find_regions, qualnames, stub_text
@@ -42,6 +43,8 @@ ASSET_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg", ".md", ".txt", ".cfg"
 # Optional-dependency groups of the reference's pyproject.toml that a student needs beside the package.
 KIT_EXTRAS = ("notebooks", "test")
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+# `python -m <module>` in a kit file's text (a shell script): the module runs in the kit, so it ships.
+_RUN_MODULE = re.compile(r"\s-m\s+([A-Za-z_][\w.]*)")
 
 
 class ReleaseError(RuntimeError):
@@ -83,6 +86,25 @@ def _notebook_code(path):
     return "\n".join(lines)
 
 
+def run_modules(ref):
+    """Root-relative files of the package modules the kit files run with `python -m`; raise ReleaseError
+    naming a kit file that runs a module of the package the reference tree lacks."""
+    package = ref.config.package
+    found = []
+    for rel in ref.config.kit_files:
+        path = ref.root / rel
+        if not path.is_file():
+            continue  # build_kit names every missing kit file at once
+        for name in _RUN_MODULE.findall(path.read_text(encoding="utf-8", errors="replace")):
+            if name.split(".")[0] != package:
+                continue
+            module = module_file(ref.root, name)
+            if module is None:
+                raise ReleaseError(f"{rel} runs `python -m {name}`, which is missing from {ref.root / package}")
+            found.append(module)
+    return sorted(set(found))
+
+
 def kit_contents(ref, assignment):
     """What the kit of `assignment` ships; raise ReleaseError naming a file that cannot be scanned or found."""
     cfg = ref.config
@@ -102,8 +124,9 @@ def kit_contents(ref, assignment):
             test_files.add(conftest.as_posix())
     nb_paths = ref.notebooks(assignment)
 
+    run = run_modules(ref)
     sources = []
-    for rel in todo_files:
+    for rel in todo_files + run:
         mod, is_pkg = module_name(rel)
         sources.append(((ref.root / rel).read_text(encoding="utf-8"), rel, mod, is_pkg, ("",)))
     for rel in sorted(test_files):
@@ -116,7 +139,7 @@ def kit_contents(ref, assignment):
         reached = closure(ref.root, sources, lambda rel: rel in shipped or rel.startswith(test_dir))
     except ImportScanError as exc:
         raise ReleaseError(str(exc)) from exc
-    modules = {rel for rel in reached if rel in shipped} | set(todo_files)
+    modules = {rel for rel in reached if rel in shipped} | set(todo_files) | set(run)
     test_files |= {rel for rel in reached if rel.startswith(test_dir)}
 
     # Data files of the package ship when code or notebooks that ship name their top folder or file.

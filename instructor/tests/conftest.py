@@ -6,10 +6,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from coursekit.markers import END, START
 
 REPO = Path(__file__).resolve().parents[2]
-START = "# *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
-END = "# *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
 
 OPS = f'''"""Tiny ops with student regions."""
 
@@ -176,7 +175,9 @@ def write_tree(root):
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text) if rel.endswith(".toml") else text)
-    shutil.copy(REPO / "collectSubmission.sh", root / "collectSubmission.sh")
+    # collectSubmission.sh runs the package's collector, which reads the package's region grammar.
+    for rel in ("collectSubmission.sh", "cs231n/collect.py", "cs231n/regions.py"):
+        shutil.copy(REPO / rel, root / rel)
     for rel, cells in (("assignment1/demo.ipynb", DEMO_CELLS), ("assignment2/other.ipynb", OTHER_CELLS)):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook(cells), root / rel)

@@ -1,7 +1,5 @@
-"""collectSubmission.sh on a fixture kit: checks, warnings, --partial, the zip, the HTML/PDF export."""
+"""collectSubmission.sh (cs231n.collect) on a fixture kit: checks, warnings, --partial, the zip, the HTML/PDF export."""
 
-import importlib.machinery
-import importlib.util
 import os
 import shutil
 import stat
@@ -9,14 +7,13 @@ import subprocess
 import sys
 import time
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest
 from coursekit.reference import Reference
 from coursekit.release import release_assignment, write_solved
 
-SCRIPT = Path(__file__).resolve().parents[2] / "collectSubmission.sh"
+from cs231n.collect import merged_notebook
 
 
 def _run_all(kit):
@@ -172,9 +169,6 @@ def test_html_instead_of_pdf_says_why(kit, tmp_path, tools, why):
 
 
 def test_merged_notebook_keeps_cell_ids_and_makes_them_unique(tmp_path):
-    loader = importlib.machinery.SourceFileLoader("collect_submission", str(SCRIPT))
-    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
-    loader.exec_module(module)
     paths = []
     for name in ("one.ipynb", "two.ipynb"):
         nb = nbformat.v4.new_notebook()
@@ -182,7 +176,7 @@ def test_merged_notebook_keeps_cell_ids_and_makes_them_unique(tmp_path):
         nb.cells[0]["id"], nb.cells[1]["id"] = "setup", "part"
         nbformat.write(nb, tmp_path / name)
         paths.append(tmp_path / name)
-    merged = module.merged_notebook(nbformat, paths)
+    merged = merged_notebook(nbformat, paths)
     ids = [cell["id"] for cell in merged.cells]
     assert ids[1:3] == ["setup", "part"] and ids[4:] == ["setup-2", "part-2"]
     assert len(set(ids)) == len(ids)

@@ -67,6 +67,8 @@ def test_zip_layout(tree, tmp_path, capsys):
                    "reference/get_datasets.sh", "coursekit/pyproject.toml", "coursekit/coursekit/grade.py"):
         assert needed in members, needed
     assert "out = a + b" in read(zip_path, "reference/cs231n/ops.py")  # the reference, not the stub
+    # coursekit/regions.py is a link to cs231n/regions.py in the repository: the grader gets the file itself.
+    assert "def find_regions(" in read(zip_path, "coursekit/coursekit/regions.py")
     for left_out in ("fast.so", ".pyc", "train.bin", "best_model.npz", "instructor/tests", "__pycache__"):
         assert not [m for m in members if left_out in m], left_out
     manifest = json.loads(read(zip_path, "autograder.json"))

@@ -1,8 +1,5 @@
 import pytest
-from coursekit.markers import MarkerError, find_regions, qualnames, stub_text
-
-START = "# *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
-END = "# *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
+from coursekit.markers import END, START, MarkerError, find_regions, qualnames, stub_text
 
 SOURCE = f"""class Net:
     def loss(self, x):

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from coursekit.hidden import load_checks
-from coursekit.markers import START_TEXT as START
+from coursekit.markers import START
 from coursekit.reference import Reference
 from coursekit.release import public_lines, release_assignment
 
@@ -36,6 +36,8 @@ def test_kits_hold_stubs_and_no_instructor_files(ref, kits):
         files = {p.relative_to(kit).as_posix() for p in kit.rglob("*") if p.is_file()}
         assert not [f for f in files if f.startswith("instructor") or f.endswith((".so", ".c", ".pyc"))]
         assert {"README.md", "setup.py", "requirements.txt", "collectSubmission.sh", "get_datasets.sh"} <= files
+        # What collectSubmission.sh runs: the collector and the region grammar it reads.
+        assert {"cs231n/collect.py", "cs231n/regions.py"} <= files
         for name in ref.config.assignments[assignment]:
             nb = nbformat.read(kit / name, as_version=4)
             assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")

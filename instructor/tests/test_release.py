@@ -17,8 +17,10 @@ def test_release_builds_both_kits(tree, tmp_path, capsys):
     assert cli.main(["release", "--root", str(tree), "--out", str(out)]) == 0
     kit = out / "assignment1"
     files = {p.relative_to(kit).as_posix() for p in kit.rglob("*") if p.is_file()}
-    # The package files its TODOs, notebooks and public tests reach by import (helpers.py is reached by none).
-    assert files == {"cs231n/__init__.py", "cs231n/ops.py", "tests/test_ops.py", "demo.ipynb", "README.md",
+    # The package files its TODOs, notebooks, public tests and collectSubmission.sh reach by import (helpers.py
+    # is reached by none), and the datasets/ folder's files but the data, since collect.py names the folder.
+    assert files == {"cs231n/__init__.py", "cs231n/ops.py", "cs231n/collect.py", "cs231n/regions.py",
+                     "cs231n/datasets/.gitkeep", "tests/test_ops.py", "demo.ipynb", "README.md",
                      "setup.py", "requirements.txt", "get_datasets.sh", "collectSubmission.sh", ".kit-manifest.json"}
     ops = (kit / "cs231n/ops.py").read_text()
     assert "out = a + b" not in ops and "sum(self.items)" not in ops
@@ -87,6 +89,10 @@ def _add_cell(tree, rel, source):
     nbformat.write(nb, tree / rel)
 
 
+# What collectSubmission.sh runs (`python3 -m cs231n.collect`) ships in every kit, with what it reaches.
+COLLECTOR = {"cs231n/collect.py", "cs231n/regions.py", "cs231n/datasets/.gitkeep"}
+
+
 def _package_files(kit):
     return {p.relative_to(kit).as_posix() for p in (kit / "cs231n").rglob("*") if p.is_file()}
 
@@ -112,11 +118,17 @@ def test_kit_holds_the_import_closure_of_its_todos_notebooks_and_tests(tree, tmp
     kit1 = release_assignment(ref, "assignment1", tmp_path / "release")
     assert _package_files(kit1) == {"cs231n/__init__.py", "cs231n/ops.py", "cs231n/sub/__init__.py",
                                     "cs231n/sub/tool.py", "cs231n/deep.py", "cs231n/nbonly.py",
-                                    "cs231n/pictures/cat.png"}
+                                    "cs231n/pictures/cat.png"} | COLLECTOR
     kit2 = release_assignment(ref, "assignment2", tmp_path / "release")
     assert _package_files(kit2) == {"cs231n/__init__.py", "cs231n/ops.py", "cs231n/sub/__init__.py",
-                                    "cs231n/sub/tool.py", "cs231n/deep.py"}
+                                    "cs231n/sub/tool.py", "cs231n/deep.py"} | COLLECTOR
     assert not (kit2 / "demo.ipynb").exists()
+
+
+def test_a_kit_file_running_a_module_the_package_lacks_stops_the_build(tree, tmp_path):
+    (tree / "cs231n/collect.py").unlink()
+    with pytest.raises(ReleaseError, match=r"collectSubmission\.sh runs `python -m cs231n\.collect`, which is missing"):
+        release_assignment(Reference(tree), "assignment1", tmp_path / "release")
 
 
 PYPROJECT = """

@@ -10,10 +10,10 @@ from pathlib import Path
 import nbformat
 import pytest
 from coursekit import cli
+from coursekit.markers import START
 from nbclient import NotebookClient
 
 REPO = Path(__file__).resolve().parents[2]
-START = "# *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****"
 CELL_TIMEOUT = 120  # seconds; a stubbed cell fails fast, so only a hang gets near this
 FIX_RE = re.compile(r"✗ — fix (.+)$")
 
