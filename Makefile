@@ -51,8 +51,11 @@ instructor-tests:
 kit-check: setup
 	$(PYTHON) -m pytest instructor/tests/test_kits.py -q -k fresh_venv
 
+# Two notebooks at a time (pytest-xdist; --dist loadscope keeps each notebook's cells in order in one kernel),
+# each with one BLAS thread, so the two do not fight over the two cores.
 nbval:
-	CS231N_STRICT_CHECKS=1 CS231N_DATASET=$${CS231N_DATASET:-fashion_mnist} $(PYTHON) -m pytest -q -p no:randomly --nbval-lax \
+	CS231N_STRICT_CHECKS=1 CS231N_DATASET=$${CS231N_DATASET:-fashion_mnist} OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+	  $(PYTHON) -m pytest -q -p no:randomly -n 2 --dist loadscope --nbval-lax \
 	  --nbval-sanitize-with assignment_sanitize.cfg $(NOTEBOOKS)
 
 bench: setup
