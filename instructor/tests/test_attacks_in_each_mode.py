@@ -29,7 +29,7 @@ from grading_support import (
     set_region,
     submission,
 )
-from test_cheats import FC_DEEP, FC_NET, FC_TWO, delegate_two_layer_net
+from test_cheats import FC_DEEP, FC_NET, FC_TWO, NAIVE_BY_FAST, delegate_two_layer_net
 from test_models import CRAFTED, _save, fitted_to
 from test_sandbox import ROOT, needs_namespaces
 
@@ -60,25 +60,7 @@ def test_attacks_cost_their_own_todos_in_each_mode(isolation, tmp_path):
     sub = submission(tmp_path / "sub", A2, solved={t.id for t in code_todos(A2)} - (zero - {momentum}))
     set_region(sub / LAYERS, "batchnorm_backward", "dx, dgamma, dbeta = batchnorm_backward_alt(dout, cache)")
     delegate_two_layer_net(sub / FC_NET)
-    append(sub / LAYERS, """
-        from .fast_layers import conv_backward_fast, conv_forward_fast, max_pool_backward_fast, max_pool_forward_fast
-
-
-        def conv_forward_naive(x, w, b, conv_param):
-            return conv_forward_fast(x, w, b, conv_param)
-
-
-        def conv_backward_naive(dout, cache):
-            return conv_backward_fast(dout, cache)
-
-
-        def max_pool_forward_naive(x, pool_param):
-            return max_pool_forward_fast(x, pool_param)
-
-
-        def max_pool_backward_naive(dout, cache):
-            return max_pool_backward_fast(dout, cache)
-    """)
+    append(sub / LAYERS, NAIVE_BY_FAST)
     payload = "PAYLOAD" * 1000
     set_region(sub / LAYERS, "relu_forward",
                f"raise type('{'E' * 200}', (Exception,), {{}})({payload!r} + '\\x1b[2J\\r\\n' + {payload!r})")

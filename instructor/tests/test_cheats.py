@@ -260,13 +260,8 @@ def test_handing_a_todos_work_to_an_unfinished_todo_earns_nothing(a2, tmp_path):
             in results["output"])
 
 
-def test_given_code_that_does_a_todos_work_earns_nothing(a2, tmp_path):
-    # The fast layers compute what the naive ones must: while a naive layer is graded they raise.
-    layers = "cs231n/layers.py"
-    naive = {f"{layers}::{name}" for name in ("conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive",
-                                              "max_pool_backward_naive")}
-    sub = submission(tmp_path / "sub", A2, solved={t.id for t in code_todos(A2)} - naive)
-    append(sub / layers, """
+# Appended to layers.py: each naive layer handed to its given fast twin.
+NAIVE_BY_FAST = """
         from .fast_layers import conv_backward_fast, conv_forward_fast, max_pool_backward_fast, max_pool_forward_fast
 
 
@@ -284,7 +279,16 @@ def test_given_code_that_does_a_todos_work_earns_nothing(a2, tmp_path):
 
         def max_pool_backward_naive(dout, cache):
             return max_pool_backward_fast(dout, cache)
-    """)
+"""
+
+
+def test_given_code_that_does_a_todos_work_earns_nothing(a2, tmp_path):
+    # The fast layers compute what the naive ones must: while a naive layer is graded they raise.
+    layers = "cs231n/layers.py"
+    naive = {f"{layers}::{name}" for name in ("conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive",
+                                              "max_pool_backward_naive")}
+    sub = submission(tmp_path / "sub", A2, solved={t.id for t in code_todos(A2)} - naive)
+    append(sub / layers, NAIVE_BY_FAST)
     code, results = graded(a2, sub)
     assert code == {t.id: (0 if t.id in naive else points(A2, [t.id])) for t in code_todos(A2)}
     assert "conv_forward_fast is given code that does the work of conv_forward_naive" in output_of(

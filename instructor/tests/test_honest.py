@@ -682,17 +682,10 @@ def public_tests(sub, assignment, tmp_path):
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
 
 
-def test_styles_a_score_full_and_pass_the_public_tests(a2, tmp_path):
+@pytest.mark.parametrize("styles", [HONEST_A, HONEST_B], ids=["a", "b"])
+def test_styles_score_full_and_pass_the_public_tests(a2, tmp_path, styles):
     sub = submission(tmp_path / "sub", A2)
-    apply(sub, HONEST_A)
-    code, results = graded(a2, sub)
-    assert code == full(), failures(results)
-    public_tests(sub, A2, tmp_path)
-
-
-def test_styles_b_score_full_and_pass_the_public_tests(a2, tmp_path):
-    sub = submission(tmp_path / "sub", A2)
-    apply(sub, HONEST_B)
+    apply(sub, styles)
     code, results = graded(a2, sub)
     assert code == full(), failures(results)
     public_tests(sub, A2, tmp_path)
