@@ -24,14 +24,13 @@ run-notebooks`) both still print their line, then raise, so a broken reference n
 """
 
 import contextlib
-import inspect
 import os
 import sys
 
 import numpy as np
 
 from .gradient_check import rel_error
-from .regions import find_regions
+from .todos import TodoError, code_of, package_path, region_counts, todo_file, todo_name, unfinished
 
 # The innermost active `checking` block: the check helpers tell it whether something failed.
 _active = []
@@ -44,18 +43,6 @@ class CheckFailed(AssertionError):
 def strict():
     """True when failures must raise after their line (CS231N_STRICT_CHECKS set to anything but 0)."""
     return os.environ.get("CS231N_STRICT_CHECKS", "0") not in ("", "0")
-
-
-class TodoError(Exception):
-    """
-    Raised when a TODO the code depends on is not implemented or returned the wrong kind of value.
-
-    Inside `checking` / `running` it becomes one line: its message, then "✗ — fix <fix>".
-    """
-
-    def __init__(self, message, fix=None):
-        super().__init__(message)
-        self.fix = fix
 
 
 def _report(name, ok, detail, fix):
@@ -115,58 +102,6 @@ def check_true(name, cond, msg, fix=None):
     return ok
 
 
-def _code(fn):
-    """The code object behind a function, method or code object, or None."""
-    if inspect.iscode(fn):
-        return fn
-    return getattr(inspect.unwrap(getattr(fn, "__func__", fn)), "__code__", None)
-
-
-def todo_name(fn):
-    """The name a student knows a TODO by: `affine_forward`, `FullyConnectedNet.loss`, `TwoLayerNet.__init__`."""
-    if inspect.iscode(fn):
-        return getattr(fn, "co_qualname", fn.co_name)
-    fn = inspect.unwrap(getattr(fn, "__func__", fn))
-    return getattr(fn, "__qualname__", getattr(fn, "__name__", repr(fn)))
-
-
-def _package_path(path):
-    """`path` relative to the folder holding the cs231n package (cs231n/layers.py), or None outside it."""
-    parts = os.path.abspath(path).split(os.sep)
-    if "cs231n" not in parts[:-1]:
-        return None
-    return "/".join(parts[len(parts) - 1 - parts[::-1].index("cs231n"):])
-
-
-def todo_file(fn):
-    """The file defining `fn`, relative to the folder holding the cs231n package (cs231n/layers.py)."""
-    code = _code(fn)
-    path = code.co_filename if code is not None else None
-    if path is None:
-        try:
-            path = inspect.getsourcefile(inspect.unwrap(getattr(fn, "__func__", fn)))
-        except TypeError:
-            return "?"
-    return _package_path(path) or os.path.basename(path)
-
-
-def _regions(fn):
-    """(stubbed, total): how many of fn's START/END regions hold only `pass` and comments, and how many it has."""
-    try:
-        target = fn if inspect.iscode(fn) else inspect.unwrap(getattr(fn, "__func__", fn))
-        source = "".join(inspect.getsourcelines(target)[0])
-    except (OSError, TypeError):
-        return 0, 0
-    regions = find_regions(source)
-    lines = source.splitlines()
-    return sum(r.is_stub(lines) for r in regions), len(regions)
-
-
-def unfinished(fn):
-    """True when one of fn's START/END OF YOUR CODE regions still holds nothing but `pass` and comments."""
-    return _regions(fn)[0] > 0
-
-
 class _Check:
     def __init__(self, name, uses, fix):
         self.name = name
@@ -194,12 +129,12 @@ def _culprit(tb, uses):
     The function to blame for an exception, and its line, or (None, None): the innermost function of
     `uses` the traceback passes through, else the innermost package function with a TODO region.
     """
-    codes = {_code(fn): fn for fn in uses if _code(fn) is not None}
+    codes = {code_of(fn): fn for fn in uses if code_of(fn) is not None}
     found = where = todo = todo_line = None
     for code, line in _frames(tb):
         if code in codes:
             found, where = codes[code], line
-        elif _package_path(code.co_filename) is not None and _regions(code)[1]:
+        elif package_path(code.co_filename) is not None and region_counts(code)[1]:
             todo, todo_line = code, line
     return (found, where) if found is not None else (todo, todo_line)
 
@@ -208,7 +143,7 @@ def _stub_in_traceback(tb):
     """The innermost package function in the traceback whose TODO still holds only `pass`, or None."""
     found = None
     for code, _ in _frames(tb):
-        if _package_path(code.co_filename) is not None and unfinished(code):
+        if package_path(code.co_filename) is not None and unfinished(code):
             found = code
     return found
 
@@ -308,7 +243,7 @@ def running(name, *uses, fix=None):
 
 def _needs(check, fn):
     what = todo_name(fn)
-    stubbed, total = _regions(fn)
+    stubbed, total = region_counts(fn)
     if stubbed < total:
         state = f"is not finished: {stubbed} of its {total} TODO regions in {todo_file(fn)} hold only `pass`"
     else:

@@ -4,7 +4,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import checkpoint, optim
-from .checks import TodoError, todo_file, todo_name, unfinished
+from .todos import TodoError, todo_file, todo_name, unfinished
 
 _DEFAULTS = {
     "update_rule": "sgd",
