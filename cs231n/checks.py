@@ -36,7 +36,7 @@ from .todos import TodoError, code_of, package_path, region_counts, todo_file, t
 _active = []
 
 
-class CheckFailed(AssertionError):
+class StrictCheckFailed(AssertionError):
     """Raised in strict mode (CS231N_STRICT_CHECKS=1) after a failed check cell printed its line."""
 
 
@@ -209,7 +209,7 @@ def _guard(name, uses, fix, expect_checks):
         elif not check.failed:
             return
         if strict():
-            raise CheckFailed(f"{name}: failed (CS231N_STRICT_CHECKS is set)")
+            raise StrictCheckFailed(f"{name}: failed (CS231N_STRICT_CHECKS is set)")
     finally:
         _active.pop()
 

@@ -197,12 +197,12 @@ def test_a_failed_body_closes_its_half_drawn_figures(capsys):
 def test_strict_mode_prints_the_line_then_raises(capsys, monkeypatch):
     import pytest
 
-    from cs231n.checks import CheckFailed
+    from cs231n.checks import StrictCheckFailed
 
     monkeypatch.setenv("CS231N_STRICT_CHECKS", "1")
     with pytest.raises(ValueError, match="no history"), running("plot", _done):
         raise ValueError("no history")
-    with pytest.raises(CheckFailed), checking("thing", _done):
+    with pytest.raises(StrictCheckFailed), checking("thing", _done):
         check_true("thing", False, "works")
     with checking("thing", _done):
         check_true("thing", True, "works")
