@@ -1,6 +1,6 @@
 # `make` sets everything up, builds the student release and executes every notebook headless.
-# `make test` sets everything up and runs lint, nbval on the notebooks, unit tests, instructor tests, kit-check
-# and grade-check.
+# `make test` sets everything up and runs lint, nbval on the notebooks, unit tests, then the instructor tests
+# and kit-check at once, then grade-check.
 PYTHON ?= python3
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 export PIP_ROOT_USER_ACTION := ignore
@@ -10,7 +10,7 @@ NOTEBOOKS := assignment1/two_layer_net.ipynb \
 	assignment2/FullyConnectedNets.ipynb assignment2/BatchNormalization.ipynb \
 	assignment2/Dropout.ipynb assignment2/ConvolutionalNetworks.ipynb
 
-.PHONY: all setup build test lint unit instructor-tests kit-check grade-check nbval bench bench-accuracy release validate notebooks clean
+.PHONY: all setup build test lint unit instructor-tests kit-check instructor-and-kit-checks grade-check nbval bench bench-accuracy release validate notebooks clean
 
 all: setup release notebooks
 
@@ -34,7 +34,12 @@ build: setup
 # nbval runs first: the reference notebooks save the models (<tag>.npz) grade-check measures, and they are
 # what `make` leaves behind, so every test after it meets the same tree whether or not `make` ran before.
 # No test reads those models unless it names them (coursekit.release.write_solved(models=...)).
-test: setup lint nbval unit instructor-tests kit-check grade-check
+test: setup lint nbval unit instructor-and-kit-checks grade-check
+
+# The instructor tests and the kits in fresh venvs at once: the venvs mostly wait on PyPI downloads and
+# installs while the instructor tests compute. Each one's output is printed whole when it ends.
+instructor-and-kit-checks: setup
+	$(MAKE) --no-print-directory -j2 --output-sync=target instructor-tests kit-check
 
 lint:
 	$(PYTHON) -m ruff check .
