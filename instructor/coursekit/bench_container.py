@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import cgroups
 from .grade import build_base
 from .reference import Reference
 from .release import write_solved
@@ -97,15 +98,7 @@ class Box:
         return kills
 
     def remove(self):
-        for folder in self.dirs:
-            for _ in range(100):
-                try:
-                    folder.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        cgroups.remove_dirs(self.dirs, tries=100, pause=0.1)
 
 
 def measure(ref, assignment, notebooks, memory_mb, cpus, workdir):

@@ -66,15 +66,7 @@ class Cgroups:
         return [str(d / "cgroup.procs") for d in self.dirs]
 
     def remove(self):
-        for path in self.dirs:
-            for _ in range(50):
-                try:
-                    path.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    time.sleep(0.05)
+        remove_dirs(self.dirs, tries=50, pause=0.05)
         self.dirs = []
 
 
@@ -85,3 +77,17 @@ def cpu_share_bounded():
         return probe.cpu
     finally:
         probe.remove()
+
+
+def remove_dirs(dirs, *, tries, pause):
+    """Remove cgroup folders; one stays busy (EBUSY) until its last process is gone, so each is retried
+    `tries` times, `pause` seconds apart."""
+    for path in dirs:
+        for _ in range(tries):
+            try:
+                path.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(pause)
