@@ -17,6 +17,31 @@ from coursekit.session import BadReturn, StudentError
 __all__ = ["reference_rng"]
 
 
+class SameAs(str):
+    """A TOL entry that takes the tolerance of another TODO of the same table (its id), for a TODO whose checks
+    compare the values that other TODO's measured quantity is made of; the comment beside the entry says why.
+    instructor/tools/measure_tolerances.py measures the other TODO, and fails when it measured nothing there."""
+
+
+def tolerances(table, prefix=""):
+    """The `tol(todo, dtype)` of a check module whose TOL table maps TODO ids (grading.toml's) to their allowed
+    normalised difference (float64 tolerance, float32 tolerance; None: no check of that dtype), or to SameAs.
+
+    `todo` is a TODO id, written without `prefix` (the module's file, "cs231n/layers.py::"); `dtype` picks the
+    float64 tolerance or the float32 one. A TODO without an entry is an error naming the table to add it to."""
+
+    def tol(todo, dtype):
+        entry = table.get(prefix + todo)
+        if isinstance(entry, SameAs):
+            entry = table.get(entry)
+        if entry is None:
+            raise KeyError(f"no tolerance for {prefix + todo}: add it to the TOL table of its check module "
+                           "(measured by instructor/tools/measure_tolerances.py)")
+        return entry[0 if dtype == np.float64 else 1]
+
+    return tol
+
+
 def normal(rng, shape, dtype=np.float64, scale=1.0, shift=0.0):
     """Gaussian data of `shape` drawn from the check's own generator (never the global one: checks run in threads)."""
     return (shift + scale * rng.standard_normal(shape)).astype(dtype)

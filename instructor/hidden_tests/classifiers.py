@@ -28,24 +28,32 @@ F32, F64 = np.float32, np.float64
 # bugs (a 0.5 missing or extra, no penalty in a gradient, the last layer not regularised, dropout skipped in
 # the backward pass, a bias gradient missing). Gradients are measured as _support.expect_grads does. Figures of
 # a run over 30 salts on 2026-12-05: largest honest difference float64 / float32; smallest float64 bug (the bug).
+A1_LOSS_ID = "cs231n/classifiers/neural_net.py::TwoLayerNet.loss"
+A1_TRAIN_ID = "cs231n/classifiers/neural_net.py::TwoLayerNet.train"
+FC2_LOSS_ID = "cs231n/classifiers/fc_net.py::TwoLayerNet.loss"
+FCN_LOSS_ID = "cs231n/classifiers/fc_net.py::FullyConnectedNet.loss"
+CNN_LOSS_ID = "cs231n/classifiers/cnn.py::ThreeLayerConvNet.loss"
 TOL = {
-    "neural_net": (1e-9, None),  # 6e-15 (no float32 check); 3e-2 (reg * W for 2 * reg * W in the gradients)
-    "fc_net": (1e-9, 1e-3),  # 5e-13 / 1e-6; 4e-1 (dropout skipped in the backward pass)
-    "cnn": (1e-9, 1e-4),  # 0 / 5e-8; 2e-1 (no penalty in the gradients)
+    A1_LOSS_ID: (1e-9, None),  # 6e-15 (no float32 check); 3e-2 (reg * W for 2 * reg * W in the gradients)
+    # train's checks compare the loss history and the weights its steps reach, made of the loss's values and
+    # gradients: the loss's tolerance, as measured there.
+    A1_TRAIN_ID: S.SameAs(A1_LOSS_ID),
+    FCN_LOSS_ID: (1e-9, 1e-3),  # 5e-13 / 1e-6; 4e-1 (dropout skipped in the backward pass)
+    # The two-layer net is FullyConnectedNet's layers and penalty with one hidden layer: measured there.
+    FC2_LOSS_ID: S.SameAs(FCN_LOSS_ID),
+    CNN_LOSS_ID: (1e-9, 1e-4),  # 0 / 5e-8; 2e-1 (no penalty in the gradients)
 }
+tol = S.tolerances(TOL)
 
 
-def tol(family, dtype):
-    return TOL[family][0 if dtype == F64 else 1]
-
-
-def _loss_case(t, cls, model, X, y, case, family, function, **kwargs):
-    """Run `loss` of the student's class `cls` on the reference model's state; compare with the reference.
+def _loss_case(t, cls, model, X, y, case, todo, function, **kwargs):
+    """Run `loss` of the student's class `cls` on the reference model's state; compare with the reference, up
+    to the tolerance of the TODO id `todo`.
 
     Returns the worker's model handle and the reference model after the same call."""
     handle = S.rebuild(t, cls, model)
     expected_model = copy.deepcopy(model)
-    tolerance = tol(family, getattr(model, "dtype", F64))
+    tolerance = tol(todo, getattr(model, "dtype", F64))
     x_handle = t.put(X)
     if y is None:
         got = t.method(handle, "loss", x_handle, **kwargs)
@@ -99,9 +107,9 @@ def _a1_course_net_and_data(t):
 @check("cs231n/classifiers/neural_net.py::TwoLayerNet.loss")
 def a1_loss_course_values(t):
     net, X, y = _a1_course_net_and_data(t)
-    _loss_case(t, A1, net, X, None, "the course's toy net", "neural_net", A1_LOSS)
-    _loss_case(t, A1, net, X, y, "the course's toy net, reg = 0.05", "neural_net", A1_LOSS, reg=0.05)
-    _loss_case(t, A1, net, X, y, "the course's toy net, reg = 0", "neural_net", A1_LOSS, reg=0.0)
+    _loss_case(t, A1, net, X, None, "the course's toy net", A1_LOSS_ID, A1_LOSS)
+    _loss_case(t, A1, net, X, y, "the course's toy net, reg = 0.05", A1_LOSS_ID, A1_LOSS, reg=0.05)
+    _loss_case(t, A1, net, X, y, "the course's toy net, reg = 0", A1_LOSS_ID, A1_LOSS, reg=0.0)
 
 
 @check("cs231n/classifiers/neural_net.py::TwoLayerNet.loss")
@@ -110,7 +118,7 @@ def a1_loss_shapes(t):
     for N, D, H, C, reg in ((1, 6, 5, 3, 0.1), (8, 3, 12, 2, 0.0), (30, 20, 16, 10, 1e-3)):
         net = _a1_net(t, D, H, C, rng)
         X, y = S.normal(rng, (N, D), scale=2), rng.integers(0, C, size=N)
-        _loss_case(t, A1, net, X, y, f"X of shape ({N}, {D}), H = {H}, C = {C}, reg = {reg}", "neural_net", A1_LOSS,
+        _loss_case(t, A1, net, X, y, f"X of shape ({N}, {D}), H = {H}, C = {C}, reg = {reg}", A1_LOSS_ID, A1_LOSS,
                    reg=reg)
 
 
@@ -119,10 +127,10 @@ def a1_loss_scores_and_image_input(t):
     rng = t.rng()
     net = _a1_net(t, 12, 7, 4, rng)
     X = S.normal(rng, (6, 12))
-    _loss_case(t, A1, net, X, None, "X of shape (6, 12)", "neural_net", A1_LOSS)
+    _loss_case(t, A1, net, X, None, "X of shape (6, 12)", A1_LOSS_ID, A1_LOSS)
     images = S.normal(rng, (5, 3, 2, 2))
-    _loss_case(t, A1, net, images, None, "X of shape (5, 3, 2, 2), flattened", "neural_net", A1_LOSS)
-    _loss_case(t, A1, net, images, rng.integers(0, 4, size=5), "X of shape (5, 3, 2, 2), reg = 0.2", "neural_net",
+    _loss_case(t, A1, net, images, None, "X of shape (5, 3, 2, 2), flattened", A1_LOSS_ID, A1_LOSS)
+    _loss_case(t, A1, net, images, rng.integers(0, 4, size=5), "X of shape (5, 3, 2, 2), reg = 0.2", A1_LOSS_ID,
                A1_LOSS, reg=0.2)
 
 
@@ -154,10 +162,10 @@ def _a1_train_on_equal_examples(t, net, X, y, kwargs, case):
              f"TwoLayerNet.train: loss_history holds {len(history)} losses, expected one per iteration")
     t.expect_close(np.array(history, dtype=np.float64), np.array(e_stats["loss_history"]),
                    f"TwoLayerNet.train: loss_history ({case}; all examples equal, so every minibatch is the same)",
-                   tol=tol("neural_net", F64))
+                   tol=tol(A1_TRAIN_ID, F64))
     params = t.getattr(handle, "params")
     S.expect_grads(t, params, expected.params, "TwoLayerNet.train", f"self.params after training ({case}): each step "
-                   "must be params -= learning_rate * grads", tol("neural_net", F64))
+                   "must be params -= learning_rate * grads", tol(A1_TRAIN_ID, F64))
 
 
 @check("cs231n/classifiers/neural_net.py::TwoLayerNet.train")
@@ -290,10 +298,10 @@ def _fc2_course_model(t):
 def fc_two_layer_loss_course_values(t):
     model, X = _fc2_course_model(t)
     y = np.asarray([0, 5, 1])
-    _loss_case(t, FC2, model, X, None, "the course's linspace model", "fc_net", FC2_LOSS)
+    _loss_case(t, FC2, model, X, None, "the course's linspace model", FC2_LOSS_ID, FC2_LOSS)
     for reg in (0.0, 1.0, 0.7):
         model.reg = reg
-        _loss_case(t, FC2, model, X, y, f"the course's linspace model, reg = {reg}", "fc_net", FC2_LOSS)
+        _loss_case(t, FC2, model, X, y, f"the course's linspace model, reg = {reg}", FC2_LOSS_ID, FC2_LOSS)
 
 
 @check("cs231n/classifiers/fc_net.py::TwoLayerNet.loss")
@@ -304,8 +312,8 @@ def fc_two_layer_loss_shapes(t):
         model = S.set_params(S.new_reference(t.ref.classifiers.fc_net.TwoLayerNet, input_dim=D, hidden_dim=H,
                                              num_classes=C, weight_scale=0.5, reg=reg), rng, 0.5)
         X, y = S.normal(rng, X_shape), rng.integers(0, C, size=X_shape[0])
-        _loss_case(t, FC2, model, X, None, f"X of shape {X_shape}", "fc_net", FC2_LOSS)
-        _loss_case(t, FC2, model, X, y, f"X of shape {X_shape}, reg = {reg}", "fc_net", FC2_LOSS)
+        _loss_case(t, FC2, model, X, None, f"X of shape {X_shape}", FC2_LOSS_ID, FC2_LOSS)
+        _loss_case(t, FC2, model, X, y, f"X of shape {X_shape}, reg = {reg}", FC2_LOSS_ID, FC2_LOSS)
 
 
 # -- assignment 2: FullyConnectedNet -------------------------------------------------------------------------
@@ -396,7 +404,7 @@ def fully_connected_loss_course_values(t):
                       for reg in (0, 3.14)]
         for model in models:
             _loss_case(t, FCN, model, X, y, f"the course's check, normalization={normalization!r}, reg = {model.reg}",
-                       "fc_net", FCN_LOSS)
+                       FCN_LOSS_ID, FCN_LOSS)
 
 
 @check("cs231n/classifiers/fc_net.py::FullyConnectedNet.loss")
@@ -409,7 +417,7 @@ def fully_connected_loss_gradients(t):
                            dropout_keep_ratio=keep, seed=t.seed_value(1))
         X, y = S.normal(rng, (N, D)), rng.integers(0, C, size=N)
         _loss_case(t, FCN, model, X, y, f"normalization={normalization!r}, dropout keep {keep}, reg = {reg}",
-                   "fc_net", FCN_LOSS)
+                   FCN_LOSS_ID, FCN_LOSS)
 
 
 @check("cs231n/classifiers/fc_net.py::FullyConnectedNet.loss")
@@ -423,7 +431,7 @@ def fully_connected_loss_test_mode_scores(t):
                 D = model.params[f"gamma{i}"].shape[0]
                 bn_param.update(running_mean=S.normal(rng, (D,)), running_var=0.5 + rng.random(D))
         case = f"test mode: normalization={normalization!r}, dropout off"
-        handle, expected = _loss_case(t, FCN, model, S.normal(rng, (5, 7)), None, case, "fc_net", FCN_LOSS)
+        handle, expected = _loss_case(t, FCN, model, S.normal(rng, (5, 7)), None, case, FCN_LOSS_ID, FCN_LOSS)
         # A test-mode call reads the running averages and must not update them.
         got = t.getattr(handle, "bn_params")
         if not isinstance(got, list) or len(got) != len(expected.bn_params) or not all(
@@ -439,7 +447,7 @@ def fully_connected_loss_updates_batchnorm_state(t):
     rng = t.rng()
     model = _fcn_model(t, rng, [6, 5, 4], 7, 3, weight_scale=0.5, dtype=F64, normalization="batchnorm")
     X, y = S.normal(rng, (10, 7), shift=1), rng.integers(0, 3, size=10)
-    handle, expected = _loss_case(t, FCN, model, X, y, "batchnorm, three hidden layers", "fc_net", FCN_LOSS)
+    handle, expected = _loss_case(t, FCN, model, X, y, "batchnorm, three hidden layers", FCN_LOSS_ID, FCN_LOSS)
     got = t.getattr(handle, "bn_params")
     if not isinstance(got, list) or len(got) != len(expected.bn_params):
         t.fail(f"{FCN_LOSS}: self.bn_params must stay a list of {len(expected.bn_params)} dicts")
@@ -449,7 +457,7 @@ def fully_connected_loss_updates_batchnorm_state(t):
                 t.fail(f"{FCN_LOSS}: after a training step self.bn_params[{i}] has no {key!r}: pass self.bn_params[{i}] "
                        f"to the forward pass of batch norm layer {i + 1}")
             t.expect_close(mine[key], theirs[key], f"{FCN_LOSS}: self.bn_params[{i}][{key!r}] after a training step "
-                           f"(pass self.bn_params[{i}] to batch norm layer {i + 1})", tol=tol("fc_net", F64))
+                           f"(pass self.bn_params[{i}] to batch norm layer {i + 1})", tol=tol(FCN_LOSS_ID, F64))
 
 
 @check("cs231n/classifiers/fc_net.py::FullyConnectedNet.loss")
@@ -458,18 +466,18 @@ def fully_connected_loss_float32(t):
     for normalization in (None, "batchnorm"):
         model = _fcn_model(t, rng, [10, 8], 12, 5, weight_scale=0.3, reg=0.1, normalization=normalization)
         X, y = S.normal(rng, (6, 12)), rng.integers(0, 5, size=6)
-        _loss_case(t, FCN, model, X, y, f"the default dtype float32, normalization={normalization!r}", "fc_net", FCN_LOSS)
+        _loss_case(t, FCN, model, X, y, f"the default dtype float32, normalization={normalization!r}", FCN_LOSS_ID, FCN_LOSS)
 
 
 @check("cs231n/classifiers/fc_net.py::FullyConnectedNet.loss")
 def fully_connected_loss_shapes(t):
     rng = t.rng()
     model = _fcn_model(t, rng, [8, 7, 6, 5], 12, 4, weight_scale=0.4, reg=0.2, dtype=F64)
-    _loss_case(t, FCN, model, S.normal(rng, (1, 12)), np.array([3]), "batch size 1, four hidden layers", "fc_net",
+    _loss_case(t, FCN, model, S.normal(rng, (1, 12)), np.array([3]), "batch size 1, four hidden layers", FCN_LOSS_ID,
                FCN_LOSS)
     model = _fcn_model(t, rng, [9], 12, 6, weight_scale=0.4, dtype=F64, normalization="layernorm")
     _loss_case(t, FCN, model, S.normal(rng, (5, 3, 2, 2)), rng.integers(0, 6, size=5),
-               "X of shape (5, 3, 2, 2), one hidden layer", "fc_net", FCN_LOSS)
+               "X of shape (5, 3, 2, 2), one hidden layer", FCN_LOSS_ID, FCN_LOSS)
 
 
 # -- assignment 2: ThreeLayerConvNet --------------------------------------------------------------------------
@@ -533,7 +541,7 @@ def three_layer_loss_gradients(t):
         model = _cnn_model(t, rng, input_dim=(3, 6, 6), num_filters=3, filter_size=3, hidden_dim=7, weight_scale=0.3,
                            dtype=F64, reg=reg)
         X, y = S.normal(rng, (N, 3, 6, 6)), rng.integers(0, 10, size=N)
-        _loss_case(t, CNN, model, X, y, f"X of shape ({N}, 3, 6, 6), reg = {reg}", "cnn", CNN_LOSS)
+        _loss_case(t, CNN, model, X, y, f"X of shape ({N}, 3, 6, 6), reg = {reg}", CNN_LOSS_ID, CNN_LOSS)
 
 
 @check("cs231n/classifiers/cnn.py::ThreeLayerConvNet.loss")
@@ -542,8 +550,8 @@ def three_layer_loss_scores_and_shapes(t):
     model = _cnn_model(t, rng, input_dim=(2, 8, 10), num_filters=4, filter_size=5, hidden_dim=6, num_classes=3,
                        weight_scale=0.2, dtype=F64, reg=0.05)
     X = S.normal(rng, (4, 2, 8, 10))
-    _loss_case(t, CNN, model, X, None, "X of shape (4, 2, 8, 10)", "cnn", CNN_LOSS)
-    _loss_case(t, CNN, model, X, rng.integers(0, 3, size=4), "X of shape (4, 2, 8, 10), 5x5 filters", "cnn", CNN_LOSS)
+    _loss_case(t, CNN, model, X, None, "X of shape (4, 2, 8, 10)", CNN_LOSS_ID, CNN_LOSS)
+    _loss_case(t, CNN, model, X, rng.integers(0, 3, size=4), "X of shape (4, 2, 8, 10), 5x5 filters", CNN_LOSS_ID, CNN_LOSS)
 
 
 @check("cs231n/classifiers/cnn.py::ThreeLayerConvNet.loss")
@@ -552,4 +560,4 @@ def three_layer_loss_float32(t):
     model = _cnn_model(t, rng, input_dim=(1, 28, 28), num_filters=8, hidden_dim=20, weight_scale=1e-2, reg=0.01)
     X = S.normal(rng, (4, 1, 28, 28))
     _loss_case(t, CNN, model, X, rng.integers(0, 10, size=4), "the default dtype float32, X of shape (4, 1, 28, 28)",
-               "cnn", CNN_LOSS)
+               CNN_LOSS_ID, CNN_LOSS)

@@ -19,7 +19,8 @@ INIT, LOSS = "ConvNet.__init__", "ConvNet.loss"
 # instructor/tools/measure_tolerances.py: every layer called on its own (no sandwiches), batchnorm_backward in
 # place of its _alt, the penalty summed per layer in float64, against no penalty in the gradients and the last
 # layer left unregularised.
-TOL = {"convnet": (1e-9, 1e-3)}
+TOL = {"cs231n/classifiers/cnn.py::ConvNet.loss": (1e-9, 1e-3)}
+tol = S.tolerances(TOL, prefix="cs231n/classifiers/cnn.py::")
 
 
 def _expected_shapes(input_dim, stages, hidden_dims, num_classes, filter_size, normalization):
@@ -98,18 +99,18 @@ def _model(t, rng, weight_scale=0.3, **kwargs):
 def _loss_case(t, model, X, y, case):
     handle = S.rebuild(t, NET, model)
     expected_model = copy.deepcopy(model)
-    tol = TOL["convnet"][0 if model.dtype == F64 else 1]
+    tolerance = tol(LOSS, model.dtype)
     if y is None:
         got = t.method(handle, "loss", X)
         with S.reference_rng:
             expected = expected_model.loss(X)
-        t.expect_close(got, expected, f"{LOSS}: scores (y=None, {case})", tol=tol)
+        t.expect_close(got, expected, f"{LOSS}: scores (y=None, {case})", tol=tolerance)
         return handle, expected_model
     loss, grads = S.returned(t.method(handle, "loss", X, y), ("loss", "grads"), LOSS)
     with S.reference_rng:
         e_loss, e_grads = expected_model.loss(X, y)
-    t.expect_value(loss, e_loss, f"{LOSS}: loss ({case})", tol=tol)
-    S.expect_grads(t, grads, e_grads, LOSS, case, tol)
+    t.expect_value(loss, e_loss, f"{LOSS}: loss ({case})", tol=tolerance)
+    S.expect_grads(t, grads, e_grads, LOSS, case, tolerance)
     return handle, expected_model
 
 
@@ -139,7 +140,7 @@ def convnet_loss_test_mode_scores(t):
             for i, (mine, theirs) in enumerate(zip(got, expected.bn_params)):
                 t.expect_close(mine.get("running_mean"), theirs["running_mean"],
                                f"{LOSS}: self.bn_params[{i}]['running_mean'] after a test-mode call (it must not "
-                               "change)", tol=TOL["convnet"][0])
+                               "change)", tol=tol(LOSS, F64))
 
 
 @check("cs231n/classifiers/cnn.py::ConvNet.loss")
@@ -158,7 +159,7 @@ def convnet_loss_updates_batchnorm_state(t):
                 t.fail(f"{LOSS}: after a training step self.bn_params[{i}] has no {key!r}: pass self.bn_params[{i}] "
                        f"to the batch norm of layer {i + 1}")
             t.expect_close(mine[key], theirs[key], f"{LOSS}: self.bn_params[{i}][{key!r}] after a training step",
-                           tol=TOL["convnet"][0])
+                           tol=tol(LOSS, F64))
 
 
 @check("cs231n/classifiers/cnn.py::ConvNet.loss")

@@ -15,7 +15,7 @@ from coursekit.hidden import check
 
 F32, F64 = np.float32, np.float64
 
-# Allowed normalised difference max|got - expected| / max|expected| per function, for float64 and float32
+# Allowed normalised difference max|got - expected| / max|expected| per TODO, for float64 and float32
 # inputs. Set from `python instructor/tools/measure_tolerances.py`, which runs honest variants of every
 # function (other summation orders: loops, einsum, reversed axes; algebraically equal formulas; float32
 # computed in float32 or through float64) and typical bugs against the reference on inputs like these
@@ -24,17 +24,14 @@ F32, F64 = np.float32, np.float64
 # Figures of a run over 30 salts on 2026-12-05, next to each entry: largest honest difference float64 /
 # float32; smallest float64 bug (the bug).
 TOL = {
-    "affine_forward": (1e-10, 1e-4),  # 5e-16 / 2e-7; 1e-1 (no bias)
-    "affine_backward": (1e-10, 1e-4),  # 8e-16 / 2e-7; 9e-1 (dw divided by N)
-    "relu_forward": (1e-12, 1e-6),  # 0 / 0; 1e-2 (leaky ReLU)
-    "relu_backward": (1e-12, 1e-6),  # 0 / 0; 7e-1 (dout * relu(x))
-    "svm_loss": (1e-10, 1e-4),  # 7e-16 / 3e-7; 6e-1 (the correct class counted)
-    "softmax_loss": (1e-10, 1e-4),  # 1e-15 / 2e-7; 2 (gradient sign)
+    "cs231n/layers.py::affine_forward": (1e-10, 1e-4),  # 5e-16 / 2e-7; 1e-1 (no bias)
+    "cs231n/layers.py::affine_backward": (1e-10, 1e-4),  # 8e-16 / 2e-7; 9e-1 (dw divided by N)
+    "cs231n/layers.py::relu_forward": (1e-12, 1e-6),  # 0 / 0; 1e-2 (leaky ReLU)
+    "cs231n/layers.py::relu_backward": (1e-12, 1e-6),  # 0 / 0; 7e-1 (dout * relu(x))
+    "cs231n/layers.py::svm_loss": (1e-10, 1e-4),  # 7e-16 / 3e-7; 6e-1 (the correct class counted)
+    "cs231n/layers.py::softmax_loss": (1e-10, 1e-4),  # 1e-15 / 2e-7; 2 (gradient sign)
 }
-
-
-def tol(name, dtype):
-    return TOL[name][0 if dtype == F64 else 1]
+tol = S.tolerances(TOL, prefix="cs231n/layers.py::")
 
 
 def course_rng(seed):

@@ -17,16 +17,16 @@ F32, F64 = np.float32, np.float64
 # Allowed normalised difference max|got - expected| / max|expected| (float64, float32), set from
 # instructor/tools/measure_tolerances.py as in layers.py.
 TOL = {
-    "batchnorm_forward": (1e-9, 1e-4),  # 2e-15 / 9e-7; 3e-6 (eps outside the square root)
-    "batchnorm_backward": (1e-9, 1e-3),  # 5e-15 / 3e-7; 2e-1 (N - 1 for N)
-    "layernorm_forward": (1e-9, 1e-4),  # 3e-15 / 5e-7; 3e-6 (eps outside the square root)
-    "layernorm_backward": (1e-9, 1e-3),  # 7e-16 / 2e-7; 2e-1 (mean term missing)
-    "dropout": (1e-12, 1e-5),  # 2e-16 / 1e-7 (x * mask vs x / p * keep); 8e-1 (not divided by p)
+    "cs231n/layers.py::batchnorm_forward": (1e-9, 1e-4),  # 2e-15 / 9e-7; 3e-6 (eps outside the square root)
+    "cs231n/layers.py::batchnorm_backward": (1e-9, 1e-3),  # 5e-15 / 3e-7; 2e-1 (N - 1 for N)
+    "cs231n/layers.py::batchnorm_backward_alt": (1e-9, 1e-3),  # 5e-15 / 3e-7; 2e-1 (N - 1 for N)
+    "cs231n/layers.py::layernorm_forward": (1e-9, 1e-4),  # 3e-15 / 5e-7; 3e-6 (eps outside the square root)
+    "cs231n/layers.py::layernorm_backward": (1e-9, 1e-3),  # 7e-16 / 2e-7; 2e-1 (mean term missing)
+    "cs231n/layers.py::dropout_forward": (1e-12, 1e-5),  # 2e-16 / 1e-7 (x * mask vs x / p * keep); 8e-1 (not divided by p)
+    # The backward's dx = dout * mask / p is the product the forward's kept values are: one measure for both.
+    "cs231n/layers.py::dropout_backward": S.SameAs("cs231n/layers.py::dropout_forward"),
 }
-
-
-def tol(name, dtype):
-    return TOL[name][0 if dtype == F64 else 1]
+tol = S.tolerances(TOL, prefix="cs231n/layers.py::")
 
 
 def course_rng(seed):
@@ -150,7 +150,7 @@ BN = "cs231n/layers.py::batchnorm_forward"
 
 def _bn_backward_case(t, name, x, gamma, beta, dout, case):
     S.backward_case(t, "batchnorm_forward", name, (x, gamma, beta, {"mode": "train"}), dout, ("dx", "dgamma", "dbeta"),
-                    case, tol("batchnorm_forward", x.dtype), tol("batchnorm_backward", x.dtype))
+                    case, tol("batchnorm_forward", x.dtype), tol(name, x.dtype))
 
 
 def _bn_course_case():
@@ -276,7 +276,7 @@ def _is_inverted_dropout(out, x, p, dtype):
     """Every entry of `out` is 0 or x / p (x has no zeros), and some of each occur when 0 < p < 1."""
     kept = out != 0
     target = x.astype(np.float64) / p
-    return bool(np.all(np.abs(out[kept] - target[kept]) <= tol("dropout", dtype) * np.abs(target[kept])))
+    return bool(np.all(np.abs(out[kept] - target[kept]) <= tol("dropout_forward", dtype) * np.abs(target[kept])))
 
 
 @check("cs231n/layers.py::dropout_forward")
@@ -302,7 +302,7 @@ def dropout_forward_test_mode(t):
         x = S.normal(rng, shape, dtype, shift=1)
         out, _ = S.returned(t.call("layers.dropout_forward", x, {"mode": "test", "p": p}, returns=("data", "handle")),
                             ("out", "cache"), "dropout_forward")
-        t.expect_close(out, x, f"dropout_forward: out in test mode (x of shape {shape}) must equal x", tol=tol("dropout", dtype))
+        t.expect_close(out, x, f"dropout_forward: out in test mode (x of shape {shape}) must equal x", tol=tol("dropout_forward", dtype))
 
 
 @check("cs231n/layers.py::dropout_forward")
@@ -352,7 +352,7 @@ def _dropout_backward_case(t, x, dout, param, case, unchanged=False):
             got = S.call_unchanged(t, f"layers.{function}", (dout, cache), ("dout", "cache"), function)
         else:
             got = t.call(f"layers.{function}", dout, cache)
-        S.compare_grads(t, got, expected, ("dx",), function, case, tol("dropout", dtype))
+        S.compare_grads(t, got, expected, ("dx",), function, case, tol("dropout_backward", dtype))
 
     S.judge_backward(t, "layers.dropout_forward", (x, param), ref_out, ref_cache, judge, tol=0, accept=valid)
 
@@ -434,7 +434,7 @@ def dropout_forward_leaves_inputs_unchanged(t):
     names = ("x", "dropout_param")
     S.unchanged_forward(t, "dropout_forward", (x, {"mode": "train", "p": p, "seed": t.seed_value(1)}), names, 0,
                         valid=valid)
-    S.unchanged_forward(t, "dropout_forward", (x, {"mode": "test", "p": p}), names, tol("dropout", F64))
+    S.unchanged_forward(t, "dropout_forward", (x, {"mode": "test", "p": p}), names, tol("dropout_forward", F64))
 
 
 @check("cs231n/layers.py::dropout_backward", uses=[DROPOUT])

@@ -16,16 +16,13 @@ from coursekit.hidden import check
 # square root, no bias correction, t updated after use). Figures of a run over 30 salts on 2026-12-05:
 # largest honest difference float64 / float32; smallest float64 bug (the bug).
 TOL = {
-    "sgd_momentum": (1e-10, 1e-5),  # 0 / 1e-7; 1e-1 (Nesterov)
-    "rmsprop": (1e-10, 1e-5),  # 0 / 1e-7; 2e-1 (decay on the gradient term)
-    "adam": (1e-5, 1e-5),  # 3e-8 / 7e-8 (the folded form); 3e-3 (t updated after use)
+    "cs231n/optim.py::sgd_momentum": (1e-10, 1e-5),  # 0 / 1e-7; 1e-1 (Nesterov)
+    "cs231n/optim.py::rmsprop": (1e-10, 1e-5),  # 0 / 1e-7; 2e-1 (decay on the gradient term)
+    "cs231n/optim.py::adam": (1e-5, 1e-5),  # 3e-8 / 7e-8 (the folded form); 3e-3 (t updated after use)
 }
+tol = S.tolerances(TOL, prefix="cs231n/optim.py::")
 
 STATE = {"sgd_momentum": ("velocity",), "rmsprop": ("cache",), "adam": ("m", "v", "t")}
-
-
-def tol(name, dtype):
-    return TOL[name][0 if dtype == np.float64 else 1]
 
 
 def _w_dw():

@@ -2,7 +2,7 @@
 
 The hidden checks compare a submission's values with the reference's (gradients with its analytic ones)
 by the normalised difference max|got - expected| / max|expected| (coursekit/compare.py, imported here too).
-Their tolerances (the TOL tables of instructor/hidden_tests/*.py) must sit far above what correct code differs by (summation order, float32
+Their tolerances (the TOL tables of instructor/hidden_tests/*.py, keyed by TODO id) must sit far above what correct code differs by (summation order, float32
 rounding) and far below what wrong code differs by. This script measures both:
 
 - honest variants of every function: other summation orders (loops, einsum, reversed axes), other
@@ -13,7 +13,7 @@ rounding) and far below what wrong code differs by. This script measures both:
   where windows overlap, a missing bias correction.
 
 on inputs like the checks' (the course's check inputs, random shapes and scales, float64 and float32), and
-prints per TODO and dtype the largest honest difference, the smallest bug difference (each bug at its most
+prints per TODO id and dtype the largest honest difference, the smallest bug difference (each bug at its most
 visible case, as a check fails on its worst case) and the configured tolerance, with the margins.
 
 The checks draw their inputs afresh for every grading (Tester.rng), so a tolerance must hold for every draw:
@@ -50,6 +50,8 @@ from cs231n.layer_utils import affine_relu_backward, affine_relu_forward, conv_r
 
 F32, F64 = np.float32, np.float64
 MARGIN = 30.0
+# The measures return their rows keyed by TODO id (grading.toml's), as the checks' TOL tables are.
+LAYERS = "cs231n/layers.py::"
 
 
 # The salt the random cases of the current pass are drawn from (main sets it); case_rng(n) is the generator
@@ -205,9 +207,9 @@ def measure_affine():
     fwd_bug = [affine_forward_no_bias, affine_forward_fortran]
     ok, bug = affine_backward_variants()
     return {
-        "affine_forward": (forward_rows(L.affine_forward, fwd_ok, cases),
+        LAYERS + "affine_forward": (forward_rows(L.affine_forward, fwd_ok, cases),
                            forward_rows(L.affine_forward, fwd_bug, cases)),
-        "affine_backward": (backward_rows(L.affine_forward, [L.affine_backward, *ok], cases),
+        LAYERS + "affine_backward": (backward_rows(L.affine_forward, [L.affine_backward, *ok], cases),
                             backward_rows(L.affine_forward, [L.affine_backward, *bug], cases)),
     }
 
@@ -247,9 +249,9 @@ def measure_relu():
         return dout * np.maximum(cache[0], 0)
 
     return {
-        "relu_forward": (forward_rows(L.relu_forward, [where, clip, mask], cases),
+        LAYERS + "relu_forward": (forward_rows(L.relu_forward, [where, clip, mask], cases),
                          forward_rows(L.relu_forward, [leaky, absolute], cases)),
-        "relu_backward": (backward_rows(L.relu_forward, [L.relu_backward, b_where, b_copy], cases),
+        LAYERS + "relu_backward": (backward_rows(L.relu_forward, [L.relu_backward, b_where, b_copy], cases),
                           backward_rows(L.relu_forward, [L.relu_backward, b_wrong_side, b_times_x], cases)),
     }
 
@@ -358,7 +360,7 @@ def measure_losses():
                           ("softmax_loss", [softmax_loops, softmax_logsumexp, f64(softmax_logsumexp)],
                            [softmax_dx_not_averaged, softmax_loss_summed, softmax_wrong_sign])):
         ref = getattr(L, name)
-        out[name] = (value_rows(ref, ok, cases), value_rows(ref, bug, cases))
+        out[LAYERS + name] = (value_rows(ref, ok, cases), value_rows(ref, bug, cases))
     return out
 
 
@@ -497,10 +499,11 @@ def measure_batchnorm():
     cases = [(x, g, b, {"mode": "train"}) for x, g, b in bn_cases()]
     fwd = (forward_rows(bn_train, bn_forward_ok(), cases), forward_rows(bn_train, bn_forward_bugs(), cases))
     ok = [bn_backward_graph, bn_backward_alt_paper, bn_backward_loops, f64(bn_backward_graph)]
-    out = {"batchnorm_forward": fwd}
+    out = {LAYERS + "batchnorm_forward": fwd}
     for name in ("batchnorm_backward", "batchnorm_backward_alt"):
         ref = getattr(L, name)
-        out[name] = (backward_rows(bn_train, [ref, *ok], cases), backward_rows(bn_train, [ref, *bn_backward_bugs()], cases))
+        out[LAYERS + name] = (backward_rows(bn_train, [ref, *ok], cases),
+                              backward_rows(bn_train, [ref, *bn_backward_bugs()], cases))
     return out
 
 
@@ -563,9 +566,9 @@ def measure_layernorm():
         return L.layernorm_forward(x, gamma, beta, param)
 
     return {
-        "layernorm_forward": (forward_rows(ln, [transposed, moments, f64(moments)], cases),
+        LAYERS + "layernorm_forward": (forward_rows(ln, [transposed, moments, f64(moments)], cases),
                               forward_rows(ln, [over_batch, eps_outside], [c for c in cases if c[0].shape[0] > 1])),
-        "layernorm_backward": (backward_rows(ln, [L.layernorm_backward, b_transposed, b_graph, f64(b_graph)], cases),
+        LAYERS + "layernorm_backward": (backward_rows(ln, [L.layernorm_backward, b_transposed, b_graph, f64(b_graph)], cases),
                                backward_rows(ln, [L.layernorm_backward, b_no_mean, b_swapped], cases)),
     }
 
@@ -587,7 +590,7 @@ def measure_dropout():
         for name, value in (("not divided by p", x * keep), ("multiplied by p", x * keep * p),
                             ("divided by 1 - p", x * keep / (1 - p))):
             rows_bug.append((name, dtype, diff(value, reference)))
-    return {"dropout": (rows_ok, rows_bug)}
+    return {LAYERS + "dropout_forward": (rows_ok, rows_bug)}
 
 
 # -- convolution / pooling -------------------------------------------------------------------------------------
@@ -724,10 +727,10 @@ def measure_conv():
     cases = conv_cases()
     ok_b = [conv_back_elementwise, conv_back_reversed_einsum, conv_back_im2col, f64(conv_back_reversed_einsum)]
     return {
-        "conv_forward_naive": (forward_rows(L.conv_forward_naive, [conv_six_loops, conv_einsum, conv_im2col,
+        LAYERS + "conv_forward_naive": (forward_rows(L.conv_forward_naive, [conv_six_loops, conv_einsum, conv_im2col,
                                                                    f64(conv_einsum)], cases),
                                forward_rows(L.conv_forward_naive, [conv_flipped, conv_no_bias], cases)),
-        "conv_backward_naive": (backward_rows(L.conv_forward_naive, [L.conv_backward_naive, *ok_b], cases),
+        LAYERS + "conv_backward_naive": (backward_rows(L.conv_forward_naive, [L.conv_backward_naive, *ok_b], cases),
                                 backward_rows(L.conv_forward_naive, [L.conv_backward_naive, *conv_back_bugs()], cases)),
     }
 
@@ -827,9 +830,9 @@ def pool_back_average(dout, cache):
 def measure_pool():
     cases = pool_cases()
     return {
-        "max_pool_forward_naive": (forward_rows(L.max_pool_forward_naive, [pool_loops, f64(pool_loops)], cases),
+        LAYERS + "max_pool_forward_naive": (forward_rows(L.max_pool_forward_naive, [pool_loops, f64(pool_loops)], cases),
                                    forward_rows(L.max_pool_forward_naive, [pool_average], cases)),
-        "max_pool_backward_naive": (
+        LAYERS + "max_pool_backward_naive": (
             backward_rows(L.max_pool_forward_naive, [L.max_pool_backward_naive, pool_back_loops, pool_back_first_mask,
                                                      f64(pool_back_loops)], cases),
             backward_rows(L.max_pool_forward_naive, [L.max_pool_backward_naive, pool_back_overwrite, pool_back_average],
@@ -1003,17 +1006,17 @@ def measure_spatial():
     gn = L.spatial_groupnorm_forward
     gn_back_cases = [c for c in g_cases if c[0].shape[1] // c[3] * c[0].shape[2] * c[0].shape[3] >= 3]
     return {
-        "spatial_batchnorm_forward": (forward_rows(sbn, [sbn_transposed, f64(sbn_transposed)], s_cases),
+        LAYERS + "spatial_batchnorm_forward": (forward_rows(sbn, [sbn_transposed, f64(sbn_transposed)], s_cases),
                                       forward_rows(sbn, [sbn_no_transpose, sbn_per_pixel],
                                                    [c for c in s_cases if c[0].shape[0] > 1])),
-        "spatial_batchnorm_backward": (
+        LAYERS + "spatial_batchnorm_backward": (
             backward_rows(sbn, [L.spatial_batchnorm_backward, sbn_back_transposed, sbn_back_alt_rows,
                                 f64(sbn_back_transposed)], s_cases),
             backward_rows(sbn, [L.spatial_batchnorm_backward, sbn_back_no_transpose, sbn_back_no_var_term], s_cases)),
-        "spatial_groupnorm_forward": (forward_rows(gn, [gn_loops, gn_transposed, f64(gn_loops)], g_cases),
+        LAYERS + "spatial_groupnorm_forward": (forward_rows(gn, [gn_loops, gn_transposed, f64(gn_loops)], g_cases),
                                       forward_rows(gn, [gn_interleaved, gn_instance],
                                                    [c for c in g_cases if 1 < c[3] < c[0].shape[1]])),
-        "spatial_groupnorm_backward": (
+        LAYERS + "spatial_groupnorm_backward": (
             backward_rows(gn, [L.spatial_groupnorm_backward, gn_back_loops, gn_back_graph, f64(gn_back_graph)],
                           gn_back_cases),
             backward_rows(gn, [L.spatial_groupnorm_backward, gn_back_no_mean, gn_back_swapped], gn_back_cases)),
@@ -1171,7 +1174,7 @@ def measure_optim():
                           ("rmsprop", [rmsprop_ok, f64(rmsprop_ok)], [rmsprop_no_sqrt, rmsprop_swapped_decay]),
                           ("adam", [adam_folded, adam_written_out, f64(adam_written_out)],
                            [adam_no_correction, adam_t_after])):
-        out[name] = (optim_runs(name, ok), optim_runs(name, bug))
+        out[f"cs231n/optim.py::{name}"] = (optim_runs(name, ok), optim_runs(name, bug))
     return out
 
 
@@ -1266,7 +1269,7 @@ def measure_a1():
     def reference(net, X, y, **kwargs):
         return neural_net.TwoLayerNet.loss(net, X, y, **kwargs)
 
-    return {"neural_net": (model_rows(reference, [a1_loss_loops], cases),
+    return {"cs231n/classifiers/neural_net.py::TwoLayerNet.loss": (model_rows(reference, [a1_loss_loops], cases),
                            model_rows(reference, [a1_half_reg, a1_grad_reg_once, a1_no_hidden_bias_grad], cases))}
 
 
@@ -1360,7 +1363,7 @@ def measure_fc_net():
     def reference(model, X, y):
         return fc_net.FullyConnectedNet.loss(model, X, y)
 
-    return {"fc_net": (model_rows(reference, [fcn_loss_variant], cases),
+    return {"cs231n/classifiers/fc_net.py::FullyConnectedNet.loss": (model_rows(reference, [fcn_loss_variant], cases),
                        model_rows(reference, [fcn_no_half, fcn_last_unregularised, fcn_no_dropout_in_backward],
                                   cases))}
 
@@ -1422,7 +1425,7 @@ def measure_cnn():
     def reference(model, X, y):
         return cnn.ThreeLayerConvNet.loss(model, X, y)
 
-    return {"cnn": (model_rows(reference, [cnn_loss_variant], cases),
+    return {"cs231n/classifiers/cnn.py::ThreeLayerConvNet.loss": (model_rows(reference, [cnn_loss_variant], cases),
                     model_rows(reference, [cnn_no_reg_grad, cnn_no_half], cases))}
 
 
@@ -1516,7 +1519,7 @@ def measure_convnet():
     def reference(model, X, y):
         return cnn.ConvNet.loss(model, X, y)
 
-    return {"convnet": (model_rows(reference, [convnet_explicit_layers], cases),
+    return {"cs231n/classifiers/cnn.py::ConvNet.loss": (model_rows(reference, [convnet_explicit_layers], cases),
                         model_rows(reference, [convnet_no_reg_grad, convnet_last_layer_unregularised], cases))}
 
 
@@ -1524,7 +1527,8 @@ def measure_convnet():
 
 
 def configured_tolerances():
-    """{name: (tol f64, tol f32)} of every hidden check module's TOL table (None: no check of that dtype)."""
+    """{TODO id: (tol f64, tol f32)} of every hidden check module's TOL table (None: no check of that dtype), or
+    {TODO id: _support.SameAs(another TODO id)} for an entry that takes another TODO's tolerance."""
     folder = REPO / "instructor/hidden_tests"
     # The check modules import their shared helpers as `_support`, which the grader loads first.
     sys.path.insert(0, str(folder))
@@ -1542,21 +1546,19 @@ def configured_tolerances():
         sys.path.remove(str(folder))
 
 
-ALIASES = {"max_pool_forward_naive": "max_pool", "max_pool_backward_naive": "max_pool",
-           "batchnorm_backward_alt": "batchnorm_backward"}
 MEASURES = (measure_affine, measure_relu, measure_losses, measure_batchnorm, measure_layernorm, measure_dropout,
             measure_conv, measure_pool, measure_spatial, measure_optim, measure_a1, measure_fc_net, measure_cnn,
             measure_convnet)
 
 
 def measure_all(salts):
-    """{TOL name: (honest rows, bug rows)} over every salt; a row is (variant, dtype, difference, salt)."""
+    """{TODO id: (honest rows, bug rows)} over every salt; a row is (variant, dtype, difference, salt)."""
     measured = {}
     for salt in salts:
         SALT[0] = salt
         for measure in MEASURES:
             for name, (ok_rows, bug_rows) in measure().items():
-                ok, bug = measured.setdefault(ALIASES.get(name, name), ([], []))
+                ok, bug = measured.setdefault(name, ([], []))
                 ok.extend((*row, salt) for row in ok_rows)
                 bug.extend((*row, salt) for row in bug_rows)
     return measured
@@ -1575,13 +1577,25 @@ def _smallest_bug(bug_rows, dtype):
     return variant, value
 
 
+def _same_as(tolerances):
+    """{TODO id: the TODO id whose tolerance it takes} of the SameAs entries (a str; a measured entry is a tuple)."""
+    return {name: str(entry) for name, entry in tolerances.items() if isinstance(entry, str)}
+
+
 def report(measured, tolerances):
-    """Print the table; return the problems found."""
-    print(f"{'function':28} {'dtype':8} {'honest max':>11} {'(variant)':28} {'bug min':>9} {'(bug)':28} "
+    """Print the table by TODO id; return the problems found."""
+    same = _same_as(tolerances)
+    width = max(map(len, [*measured, *tolerances]), default=8)
+    print(f"{'TODO':{width}} {'dtype':8} {'honest max':>11} {'(variant)':28} {'bug min':>9} {'(bug)':28} "
           f"{'tolerance':>9}  margins")
     problems = []
-    for name in sorted(set(tolerances) - set(measured)):
+    for name in sorted(set(tolerances) - set(measured) - set(same)):
         problems.append(f"{name}: a TOL entry that nothing measured")
+    for name, target in same.items():
+        if name in measured:
+            problems.append(f"{name}: measured, but its TOL entry takes {target}'s tolerance")
+        elif not isinstance(tolerances.get(target), tuple) or target not in measured:
+            problems.append(f"{name}: takes the tolerance of {target}, which has no measured TOL entry")
     for name, (ok_rows, bug_rows) in measured.items():
         tol_pair = tolerances.get(name)
         if tol_pair is None:
@@ -1608,8 +1622,10 @@ def report(measured, tolerances):
                 flags.append("TOO CLOSE TO A BUG")
             if flags:
                 problems.append(f"{name} {np.dtype(dtype).name}: {', '.join(flags)}")
-            print(f"{name:28} {np.dtype(dtype).name:8} {worst[2]:11.1e} {worst[0][:28]:28} {smallest:9.1e} "
+            print(f"{name:{width}} {np.dtype(dtype).name:8} {worst[2]:11.1e} {worst[0][:28]:28} {smallest:9.1e} "
                   f"{bug[:28]:28} {tol:9.0e}  x{above:.0e} above, x{below:.0e} below {' '.join(flags)}")
+    for name, target in sorted(same.items()):
+        print(f"{name:{width}} the tolerance of {target}")
     return problems
 
 
