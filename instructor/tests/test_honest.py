@@ -29,6 +29,7 @@ the checks use must sit between the noise of honest variants and the smallest bu
 (instructor/tools/measure_tolerances.py, run here).
 """
 
+import ast
 import importlib.util
 import os
 import shutil
@@ -853,12 +854,18 @@ def test_a_helper_added_to_layer_utils_scores_full(a2, tmp_path):
 
 
 def test_a_layers_file_in_the_course_layout_without_kit_helpers_scores_full(a2, tmp_path):
+    """Every TODO of layers.py that the course-layout fixture defines earns its points. A layers.py TODO it
+    leaves out is not its concern: it tests the course's layout where that differs from the kit's (caches,
+    no kit helpers, loops), so a new TODO need not be added to it."""
     sub = submission(tmp_path / "sub", A2)
     shutil.copyfile(FIXTURES / "course_layers.py", sub / "cs231n/layers.py")
-    imports = [line for line in (sub / "cs231n/layers.py").read_text().splitlines() if line.startswith(("import", "from"))]
+    source = (sub / "cs231n/layers.py").read_text()
+    imports = [line for line in source.splitlines() if line.startswith(("import", "from"))]
     assert imports == ["import numpy as np"]
-    code, _ = graded(a2, sub)
-    assert code == full()
+    defined = {f"cs231n/layers.py::{node.name}" for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)}
+    assert defined <= set(full()), f"the fixture defines functions that are no TODO: {defined - set(full())}"
+    code, results = graded(a2, sub)
+    assert {t: code[t] for t in defined} == {t: full()[t] for t in defined}, failures(results)
 
 
 def test_a_file_that_does_not_import_costs_only_its_own_todos(a2, tmp_path):
