@@ -856,7 +856,8 @@ def test_a_helper_added_to_layer_utils_scores_full(a2, tmp_path):
 def test_a_layers_file_in_the_course_layout_without_kit_helpers_scores_full(a2, tmp_path):
     """Every TODO of layers.py that the course-layout fixture defines earns its points. A layers.py TODO it
     leaves out is not its concern: it tests the course's layout where that differs from the kit's (caches,
-    no kit helpers, loops), so a new TODO need not be added to it."""
+    no kit helpers, loops), so a new TODO need not be added to it. It leaves a forward out only with its
+    backward, which is judged on its own forward's cache (the course's layout, not the kit's)."""
     sub = submission(tmp_path / "sub", A2)
     shutil.copyfile(FIXTURES / "course_layers.py", sub / "cs231n/layers.py")
     source = (sub / "cs231n/layers.py").read_text()
