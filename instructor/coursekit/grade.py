@@ -59,6 +59,7 @@ from .identify import detect_assignment
 from .reference import Reference, is_junk
 from .release import build_kit
 from .results import Check, Results, TodoResult, leaderboard
+from .workeruids import readable_by
 
 
 def build_base(ref, assignment, dest):
@@ -463,7 +464,7 @@ class Grader:
             with sandbox.uid_slots(self.iso, lanes) as uids:
                 uid = uids[0]
                 if self.iso.mode == "uid":
-                    leaks = sandbox.readable_by(uid, self._private_paths())
+                    leaks = readable_by(uid, self._private_paths())
                     if leaks:
                         raise sandbox.IsolationError(
                             f"uid {uid} can read {', '.join(leaks)}: make the reference tree readable by root only "

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import regrade, report, sandbox
+from . import regrade, report, sandbox, workeruids
 from .cgroups import cpu_share_bounded
 from .fsutil import atomic_write_text
 from .grade import build_base
@@ -307,7 +307,7 @@ def readable_paths(folder, out, subs, uids):
         paths += [top, *top.rglob("*")] if top.is_dir() else [top]
     found = []
     for uid in uids:
-        found += [p for p in sandbox.readable_by(uid, paths) if p not in found]
+        found += [p for p in workeruids.readable_by(uid, paths) if p not in found]
     return found
 
 

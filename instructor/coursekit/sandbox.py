@@ -43,7 +43,6 @@ folders and spawns programs in it through `python -I -m coursekit.jail`.
 """
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -53,22 +52,15 @@ import sys
 import sysconfig
 import tempfile
 import threading
-import time
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from . import scrub
 from .cgroups import Cgroups
+from .workeruids import DEFAULT_UID_BASE, SLOTS, IsolationError, free_slot, kill_uid
 
 MODES = ("namespaces", "uid", "none")
-DEFAULT_UID_BASE = 47000
-SLOTS = 16
-SLOT_DIR = "/run/coursekit-slots"
-
-
-class IsolationError(RuntimeError):
-    """The isolation asked for is not available here; the message says why and what to do."""
 
 
 @dataclass(frozen=True)
@@ -146,7 +138,7 @@ def system_paths():
 
 
 def _probe_namespaces():
-    with _free_slot(DEFAULT_UID_BASE) as uid, tempfile.TemporaryDirectory(prefix="coursekit-probe-") as tmp:
+    with free_slot(DEFAULT_UID_BASE) as uid, tempfile.TemporaryDirectory(prefix="coursekit-probe-") as tmp:
         os.chmod(tmp, 0o755)
         root = Path(tmp) / "root"
         root.mkdir()
@@ -173,7 +165,7 @@ def _namespaces_problem():
 
 def _uid_can_run(python, uid_base):
     """'' when a grading uid can run `python` with numpy, else why not."""
-    with _free_slot(uid_base) as uid:
+    with free_slot(uid_base) as uid:
         spec = {"mode": "uid", "uid": uid, "gid": uid, "memory_mb": 2048, "cpu_seconds": 60, "file_mb": 1, "nproc": 64,
                 "cwd": "/", "env": {"PATH": "/usr/bin:/bin"},
                 "argv": [python, "-I", "-c", "import numpy"]}
@@ -220,27 +212,6 @@ def detect(requested="auto", *, require=False, python=None, uid_base=DEFAULT_UID
 
 
 @contextlib.contextmanager
-def _free_slot(uid_base):
-    """The uid of a grading slot no other grader on this machine holds now, held (a lock per slot under /run)
-    until the block ends. Probes take one too: a probe run as a busy slot's uid, or killing its processes,
-    would hit the workers of a grade in progress."""
-    os.makedirs(SLOT_DIR, mode=0o700, exist_ok=True)
-    for slot in range(SLOTS):
-        fh = open(os.path.join(SLOT_DIR, f"slot-{slot}.lock"), "w")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.close()
-            continue
-        try:
-            yield uid_base + slot
-        finally:
-            fh.close()
-        return
-    raise IsolationError(f"all {SLOTS} grading slots are busy; run fewer graders at once")
-
-
-@contextlib.contextmanager
 def uid_slot(iso):
     """A uid no other grading process on this machine uses now (see _free_slot)."""
     with uid_slots(iso, 1) as uids:
@@ -255,7 +226,7 @@ def uid_slots(iso, count):
         yield [None]
         return
     with contextlib.ExitStack() as stack:
-        uids = [stack.enter_context(_free_slot(iso.uid_base)) for _ in range(count)]
+        uids = [stack.enter_context(free_slot(iso.uid_base)) for _ in range(count)]
         if iso.mode == "uid":
             for uid in uids:
                 found = scrub.problems(uid, range(iso.uid_base, iso.uid_base + SLOTS))
@@ -279,62 +250,6 @@ def leave_nothing(iso, uid):
         # Processes end with their PID namespace, files with their tmpfs, IPC objects with their namespace;
         # kernel keys are per uid across namespaces.
         scrub.clear_keys(uid)
-
-
-def _processes_of(uid):
-    """Live processes of `uid` (zombies, already dead and waiting for a parent to reap them, do not count)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.stat(f"/proc/{entry}").st_uid != uid:
-                    continue
-                with open(f"/proc/{entry}/stat") as fh:
-                    state = fh.read().rsplit(")", 1)[1].split()[0]
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                continue
-            if state not in ("Z", "X"):
-                pids.append(int(entry))
-    return pids
-
-
-def kill_uid(uid):
-    """Kill every process of `uid`: a helper that becomes `uid` sends SIGKILL to everything it may signal."""
-    for _ in range(50):
-        if not _processes_of(uid):
-            return
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)
-                os.kill(-1, signal.SIGKILL)
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
-        time.sleep(0.02)
-    raise IsolationError(f"processes of uid {uid} survive SIGKILL: {_processes_of(uid)[:5]}")
-
-
-def readable_by(uid, paths):
-    """The paths of `paths` that `uid` can open or list (a helper process tries as that uid)."""
-    return scrub.as_uid(uid, _readable, [str(p) for p in paths])
-
-
-def _readable(paths):
-    found = []
-    for p in paths:
-        try:
-            if os.path.isdir(p):
-                os.listdir(p)
-            else:
-                with open(p, "rb") as fh:
-                    fh.read(1)
-            found.append(p)
-        except OSError:
-            pass
-    return found
 
 
 # -- one run: its folders, and programs spawned in it -------------------------------------------------

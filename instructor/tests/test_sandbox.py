@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from coursekit import sandbox, scrub
+from coursekit import sandbox, scrub, workeruids
 from grading_support import in_readable_python_world
 
 ROOT = os.geteuid() == 0
@@ -108,12 +108,12 @@ def test_nothing_outlives_a_run_in_the_namespaces_mode():
     with sandbox.uid_slot(iso) as uid:
         run, proc = _spawn(iso, uid, DAEMON + "time.sleep(60)\n")
         time.sleep(1.5)
-        assert len(sandbox._processes_of(uid)) >= 2, "the daemon should be running while the program runs"
+        assert len(workeruids.processes_of(uid)) >= 2, "the daemon should be running while the program runs"
         run.close()
         deadline = time.monotonic() + 10
-        while sandbox._processes_of(uid) and time.monotonic() < deadline:
+        while workeruids.processes_of(uid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert sandbox._processes_of(uid) == []
+        assert workeruids.processes_of(uid) == []
 
 
 @pytest.mark.skipif(not ROOT, reason="switching users needs root")
@@ -129,22 +129,22 @@ def test_detect_refuses_what_it_cannot_give():
 UID_MODE = r'''
 import json, os, subprocess, sys, time
 sys.path.insert(0, sys.argv[1])
-from coursekit import sandbox, scrub
+from coursekit import sandbox, scrub, workeruids
 iso = sandbox.detect("uid", python=sys.argv[2])
 report = {"mode": iso.mode}
 with sandbox.uid_slot(iso) as uid:
     report["uid"] = uid
-    report["private_readable"] = sandbox.readable_by(uid, [sys.argv[3]])
+    report["private_readable"] = workeruids.readable_by(uid, [sys.argv[3]])
     run = sandbox.Run(iso, uid, sandbox.ProgramLimits(memory_mb=1024))
     (run.dir / "runtime" / "daemon.py").write_text(sys.argv[4])
     run.seal()
     proc = run.spawn([sys.argv[2], "-I", str(run.dir / "runtime" / "daemon.py")])
     time.sleep(2)
-    report["during"] = len(sandbox._processes_of(uid))
+    report["during"] = len(workeruids.processes_of(uid))
     report["stderr"] = proc.stderr_tail.text(0.1)
     report["tmp_file"] = os.path.exists("/tmp/coursekit-uid-probe")
     run.close()
-    report["after"] = len(sandbox._processes_of(uid))
+    report["after"] = len(workeruids.processes_of(uid))
     report["tmp_file_after"] = os.path.exists("/tmp/coursekit-uid-probe")
 print(json.dumps(report))
 '''
