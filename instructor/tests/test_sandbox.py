@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from coursekit import sandbox, scrub, workeruids
+from coursekit import jail, sandbox, scrub, workeruids
 from grading_support import in_readable_python_world
 
 ROOT = os.geteuid() == 0
@@ -388,3 +388,22 @@ def test_a_program_and_its_children_share_one_memory_budget():
             run.close()
     alive = int(tail.split("alive ")[-1].split()[0])
     assert alive < 6, tail
+
+
+def test_the_jail_spec_refuses_what_it_does_not_know():
+    """The launcher's spec is typed: a typo or a wrong type fails loudly instead of dropping a limit."""
+    spec = jail.JailSpec(mode="uid", uid=47000, gid=47000, argv=["/bin/true"], env={}, cwd="/", memory_mb=64,
+                         cpu_seconds=1, file_mb=1, nproc=4)
+    assert jail.JailSpec.from_json(spec.to_json()) == spec
+    fields = json.loads(spec.to_json())
+    with pytest.raises(jail.SpecError, match="unknown keys memory_MB"):
+        jail.JailSpec.from_json(json.dumps({**fields, "memory_MB": 64}))
+    del fields["nproc"]
+    with pytest.raises(jail.SpecError, match="missing keys nproc"):
+        jail.JailSpec.from_json(json.dumps(fields))
+    with pytest.raises(jail.SpecError, match="memory_mb must be int"):
+        jail.JailSpec(**{**vars(spec), "memory_mb": "64"})
+    with pytest.raises(jail.SpecError, match="unknown mode 'chroot'"):
+        jail.JailSpec(**{**vars(spec), "mode": "chroot"})
+    with pytest.raises(jail.SpecError, match="namespaces mode needs root"):
+        jail.JailSpec(**{**vars(spec), "mode": "namespaces"})
