@@ -3,6 +3,7 @@
 import argparse
 import sys
 
+from . import sandbox
 from .config import ConfigError
 from .markers import MarkerError
 
@@ -13,7 +14,7 @@ def _common(parser):
 
 
 def _isolation(parser):
-    parser.add_argument("--isolation", choices=["auto", "namespaces", "uid", "none"], default="auto",
+    parser.add_argument("--isolation", choices=["auto", *sandbox.BACKENDS], default="auto",
                         help="how student code is isolated (default: the strongest this machine allows)")
     parser.add_argument("--require-isolation", action="store_true",
                         help="refuse to grade when student code would run unisolated")

@@ -297,9 +297,7 @@ class Grader:
     def _run_groups(self, run, groups, notes, deadline):
         """{key: (results, TODOs whose reference the code called)} for `groups` ({key: [CheckSpec]})."""
         lock = threading.Lock()
-        # The uid mode kills every process of the run's uid between workers: one worker at a time there.
-        jobs = 1 if self.iso.mode == "uid" else self.jobs
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        with ThreadPoolExecutor(max_workers=self.iso.concurrency(self.jobs)) as pool:
             futures = {key: pool.submit(self._run_group, run, key, specs, notes, lock, deadline)
                        for key, specs in groups.items()}
             return {key: future.result() for key, future in futures.items()}
@@ -458,17 +456,15 @@ class Grader:
             else:
                 raise FileNotFoundError(f"submission {submission} does not exist")
             sub_root = self._locate(unpacked)
-            # One uid per worker that may run at once (namespaces mode): see sandbox.Run's lanes.
-            lanes = self.jobs if self.iso.mode == "namespaces" else 1
-            with sandbox.uid_slots(self.iso, lanes) as uids:
+            # A lane (a uid) per worker that may run at once, as the backend allows: see sandbox.Run's lanes.
+            with self.iso.slots(self.iso.lanes(self.jobs)) as uids:
                 uid = uids[0]
-                if self.iso.mode == "uid":
-                    leaks = sandbox.readable_by(uid, self._private_paths())
-                    if leaks:
-                        raise sandbox.IsolationError(
-                            f"uid {uid} can read {', '.join(leaks)}: make the reference tree readable by root only "
-                            "(chmod -R go-rwx) before grading in the uid mode"
-                        )
+                leaks = self.iso.readable(uids, self._private_paths())
+                if leaks:
+                    raise sandbox.IsolationError(
+                        f"uid {uid} can read {', '.join(leaks)}: make the reference tree readable by root only "
+                        f"(chmod -R go-rwx) before grading in the {self.iso.name} mode"
+                    )
                 run = sandbox.Run(self.iso, uid, sandbox.ProgramLimits(memory_mb=self.limits.memory_mb), lane_uids=uids[1:])
                 try:
                     notes += self._assemble(sub_root, run)

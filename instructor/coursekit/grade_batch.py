@@ -299,16 +299,18 @@ def _regrade_diff(todo, out):
     return regrade.write_diff(out, rows, len(todo.before) + todo.rescored, time.strftime("%Y%m%d-%H%M%S"))
 
 
-def readable_paths(folder, out, subs, uids):
-    """The paths among the submissions folder, the output folder and everything in them that one of `uids`
-    can list or open."""
-    paths = [Path(folder), Path(out)]
-    for top in (Path(out), *subs.values()):
-        paths += [top, *top.rglob("*")] if top.is_dir() else [top]
-    found = []
-    for uid in uids:
-        found += [p for p in sandbox.readable_by(uid, paths) if p not in found]
-    return found
+def readable_paths(folder, out, subs, iso):
+    """The paths among the submissions folder, the output folder and everything in them that a worker uid of
+    the backend `iso` (any of its slots) can list or open."""
+
+    def paths():  # walked only by a backend whose workers see the machine's files
+        yield from (Path(folder), Path(out))
+        for top in (Path(out), *subs.values()):
+            yield top
+            if top.is_dir():
+                yield from top.rglob("*")
+
+    return iso.readable(range(iso.uid_base, iso.uid_base + sandbox.SLOTS), paths())
 
 
 def preflight(folder, out, subs, *, isolation, require_isolation, worker_python, worker_uid_base, jobs):
@@ -318,17 +320,16 @@ def preflight(folder, out, subs, *, isolation, require_isolation, worker_python,
         return
     base = worker_uid_base or sandbox.DEFAULT_UID_BASE
     try:
-        mode = sandbox.detect(isolation or "auto", require=require_isolation, python=worker_python, uid_base=base).mode
+        iso = sandbox.detect(isolation or "auto", require=require_isolation, python=worker_python, uid_base=base)
     except sandbox.IsolationError:
         return  # each grade process says why it cannot grade, in its results
-    if mode == "uid":
-        found = readable_paths(folder, out, subs, range(base, base + sandbox.SLOTS))
-        if found:
-            shown = ", ".join(map(str, found[:5])) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
-            raise sandbox.IsolationError(
-                f"a worker uid of the uid mode can read {shown}: a submission's code could read its classmates' "
-                f"code and grades. Make them readable by root only (chmod -R go-rwx {folder} {out}) and grade again")
-    if jobs > 1 and mode != "none" and not cpu_share_bounded():
+    found = readable_paths(folder, out, subs, iso)
+    if found:
+        shown = ", ".join(map(str, found[:5])) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+        raise sandbox.IsolationError(
+            f"a worker uid of the {iso.name} mode can read {shown}: a submission's code could read its classmates' "
+            f"code and grades. Make them readable by root only (chmod -R go-rwx {folder} {out}) and grade again")
+    if jobs > 1 and iso.cgroups and not cpu_share_bounded():
         print(f"warning: no cpu cgroup can be made here, so the {jobs} submissions graded at once share the CPU "
               "by their processes: one that runs many busy processes slows its neighbours' timed checks. "
               "Grade with --jobs 1 for a fair share (Gradescope grades one submission per container).",

@@ -1,7 +1,7 @@
 """`python -I -m coursekit.jail`: start one sandboxed program (a worker, or nbval) as sandbox.py asks.
 
-The grader runs this small launcher as root (or as itself without root) and writes a JSON spec to its
-stdin. By the spec's mode:
+The grader runs this small launcher as root (or as itself without root) and writes a JailSpec (JSON) to
+its stdin. By the spec's mode (one class each below, looked up in MODES):
 
 - "namespaces": the launcher enters new mount, PID, network, IPC and UTS namespaces and forks; the child is
   PID 1 of the new PID namespace, so when it ends the kernel kills everything it started. The child
@@ -20,10 +20,15 @@ remove it); sandbox.py's rules say why.
 In every mode the grader starts the launcher in a session of its own, so killing its process group
 reaches what it started (in the namespaces mode the PID namespace does more).
 
+The spec's fields (JailSpec) are the whole agreement between sandbox.py and this launcher: an unknown or missing
+key, or a value of the wrong type, is refused (SpecError) rather than ignored, so a spec written with a typo
+cannot silently drop a limit or a mount.
+
 This module imports only the standard library: it runs before anything of the submission exists.
 """
 
 import ctypes
+import dataclasses
 import fcntl
 import json
 import os
@@ -49,6 +54,69 @@ KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_CLEAR, KEYCTL_GET_PERSISTENT = 1, 7, 22
 KEY_SPEC_PROCESS_KEYRING, KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING = -2, -4, -5
 
 _libc = ctypes.CDLL(None, use_errno=True)
+
+
+@dataclasses.dataclass
+class JailSpec:
+    """What the launcher starts and how: written by sandbox.Run (and the probes of sandbox's backends) as JSON
+    on the launcher's stdin. The fields after `stdout` are the namespaces mode's new root."""
+
+    mode: str
+    uid: int
+    gid: int
+    argv: list
+    env: dict
+    cwd: str
+    memory_mb: int
+    cpu_seconds: int
+    file_mb: int
+    nproc: int
+    tmp_mb: int = 128
+    keep_fds: list = dataclasses.field(default_factory=list)
+    cgroups: list = dataclasses.field(default_factory=list)  # cgroup.procs files the launcher joins first
+    stdout: str = "null"  # or "stderr": where the program's stdout goes
+    root: str = ""  # an empty folder to mount the new root on
+    ro: list = dataclasses.field(default_factory=list)  # bound read-only at the same path
+    ro_at: dict = dataclasses.field(default_factory=dict)  # {source: path inside}, read-only
+    rw_at: dict = dataclasses.field(default_factory=dict)  # {source: path inside}, writable
+    symlinks: dict = dataclasses.field(default_factory=dict)  # {path inside: target}
+    tmp_dirs: list = dataclasses.field(default_factory=list)  # made on the private /tmp, owned by uid, 0700
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, f.type) or (f.type is int and isinstance(value, bool)):
+                raise SpecError(f"jail spec: {f.name} must be {f.type.__name__}, not {type(value).__name__} {value!r}")
+        if self.mode not in MODES:
+            raise SpecError(f"jail spec: unknown mode {self.mode!r}; the launcher knows {', '.join(MODES)}")
+        if self.stdout not in ("null", "stderr"):
+            raise SpecError(f"jail spec: stdout must be 'null' or 'stderr', not {self.stdout!r}")
+        if not self.argv:
+            raise SpecError("jail spec: argv is empty; give the program to run")
+        MODES[self.mode].check(self)
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text):
+        """The spec of a JSON object; SpecError naming the keys that are unknown or missing."""
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise SpecError(f"jail spec: a JSON object expected, not {type(data).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        required = {f.name for f in dataclasses.fields(cls)
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+        unknown, missing = sorted(set(data) - known), sorted(required - set(data))
+        if unknown or missing:
+            raise SpecError("jail spec: " + "; ".join(
+                [f"unknown keys {', '.join(unknown)} (JailSpec has {', '.join(sorted(known))})"] * bool(unknown)
+                + [f"missing keys {', '.join(missing)}"] * bool(missing)))
+        return cls(**data)
+
+
+class SpecError(ValueError):
+    """A spec the launcher cannot follow (a grader bug, never the submission's): the message names the field."""
 
 
 def _check(ret, what):
@@ -95,25 +163,25 @@ def _loopback_up():
 
 
 def _build_root(spec):
-    root = spec["root"]
+    root = spec.root
     _mount("none", "/", None, MS_REC | MS_PRIVATE)
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=0755")
     # /tmp first: folders bound below it (an nbval work folder) must land on top of it, not under it.
     os.makedirs(root + "/tmp")
-    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec['tmp_mb']}m,mode=1777")
-    for link, target in spec.get("symlinks", {}).items():
+    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec.tmp_mb}m,mode=1777")
+    for link, target in spec.symlinks.items():
         os.makedirs(os.path.dirname(root + link), exist_ok=True)
         os.symlink(target, root + link)
-    for source in spec["ro"]:
+    for source in spec.ro:
         if os.path.exists(source):
             _bind(source, root + source)
-    for source, target in spec.get("ro_at", {}).items():
+    for source, target in spec.ro_at.items():
         _bind(source, root + target)
-    for source, target in spec.get("rw_at", {}).items():
+    for source, target in spec.rw_at.items():
         _bind(source, root + target, writable=True)
     etc = root + "/etc"
     os.makedirs(etc, exist_ok=True)
-    uid, gid = spec["uid"], spec["gid"]
+    uid, gid = spec.uid, spec.gid
     with open(etc + "/passwd", "w") as fh:
         fh.write(f"root:x:0:0:root:/root:/usr/sbin/nologin\nworker:x:{uid}:{gid}:worker:/tmp/home:/usr/sbin/nologin\n")
     with open(etc + "/group", "w") as fh:
@@ -131,7 +199,7 @@ def _build_root(spec):
     _mount(None, dev, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC)
     os.makedirs(root + "/proc")
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY)
-    for folder in spec.get("tmp_dirs", []):
+    for folder in spec.tmp_dirs:
         os.makedirs(root + folder, exist_ok=True)
         os.chown(root + folder, uid, gid)
         os.chmod(root + folder, 0o700)
@@ -141,16 +209,16 @@ def _build_root(spec):
 
 
 def _limits(spec):
-    mem = spec["memory_mb"] * 2**20
+    mem = spec.memory_mb * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-    resource.setrlimit(resource.RLIMIT_CPU, (spec["cpu_seconds"], spec["cpu_seconds"] + 5))
-    size = spec["file_mb"] * 2**20
+    resource.setrlimit(resource.RLIMIT_CPU, (spec.cpu_seconds, spec.cpu_seconds + 5))
+    size = spec.file_mb * 2**20
     resource.setrlimit(resource.RLIMIT_FSIZE, (size, size))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
     resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
-    if spec["mode"] != "none":
-        resource.setrlimit(resource.RLIMIT_NPROC, (spec["nproc"], spec["nproc"]))
+    if MODES[spec.mode].own_uid:
+        resource.setrlimit(resource.RLIMIT_NPROC, (spec.nproc, spec.nproc))
 
 
 def _launcher_gone(alive_fd):
@@ -162,7 +230,7 @@ def _launcher_gone(alive_fd):
 
 
 def _become(spec, alive_fd):
-    uid, gid = spec["uid"], spec["gid"]
+    uid, gid = spec.uid, spec.gid
     os.setgroups([])
     os.setgid(gid)
     os.setuid(uid)
@@ -184,7 +252,7 @@ def _own_keyring(spec):
     if KEYCTL is None:
         return
     _libc.syscall(KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, None)
-    if spec["mode"] == "none":
+    if not MODES[spec.mode].own_uid:
         return
     persistent = _libc.syscall(KEYCTL, KEYCTL_GET_PERSISTENT, -1, KEY_SPEC_PROCESS_KEYRING)
     for keyring in (KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING, *([persistent] if persistent > 0 else [])):
@@ -196,13 +264,13 @@ def _exec(spec):
     fd = os.open("/dev/null", os.O_RDWR)
     # stderr stays the launcher's, which the grader reads (capped) to explain a worker that died.
     os.dup2(fd, 0)
-    os.dup2(2 if spec.get("stdout") == "stderr" else fd, 1)
-    keep = sorted(set(spec.get("keep_fds", [])))
+    os.dup2(2 if spec.stdout == "stderr" else fd, 1)
+    keep = sorted(set(spec.keep_fds))
     os.closerange(3, keep[0] if keep else 65536)
     for low, high in zip(keep, keep[1:] + [65536]):
         os.closerange(low + 1, high)
-    os.chdir(spec["cwd"])
-    os.execve(spec["argv"][0], spec["argv"], spec["env"])
+    os.chdir(spec.cwd)
+    os.execve(spec.argv[0], spec.argv, spec.env)
 
 
 def _child(spec, alive_fd):
@@ -220,16 +288,28 @@ def _child(spec, alive_fd):
         os._exit(71)
 
 
-def main():
-    spec = json.loads(sys.stdin.buffer.read().decode("utf-8"))
-    mode = spec["mode"]
-    # The grader runs with umask 077; the folders built here for the new root must be searchable by the uid.
-    os.umask(0o022)
-    # Join the run's cgroups first: everything started from here on shares their memory and process budget.
-    for procs in spec.get("cgroups", []):
-        with open(procs, "w") as fh:
-            fh.write(str(os.getpid()))
-    if mode == "namespaces":
+class _Mode:
+    """How the launcher starts the program in one isolation mode (the spec's `mode`, looked up in MODES)."""
+
+    # The program runs as a grading uid that no other program uses now, not as the grader's own user: its
+    # processes can be counted (RLIMIT_NPROC is per uid) and its keyrings emptied.
+    own_uid = True
+
+    def check(self, spec):
+        """Raise SpecError when `spec` lacks what this mode needs."""
+
+    def start(self, spec):
+        """Start the program as `spec` says (the launcher has joined its cgroups); return only by exiting."""
+        raise NotImplementedError
+
+
+class _Namespaces(_Mode):
+    def check(self, spec):
+        if not spec.root or not spec.ro:
+            raise SpecError("jail spec: the namespaces mode needs root (a folder to mount the new root on) and ro "
+                            "(the folders the program may read)")
+
+    def start(self, spec):
         flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
         _check(_libc.unshare(flags), "unshare")
         alive_read, alive_write = os.pipe()
@@ -241,7 +321,7 @@ def main():
         # sandbox.Run.stop sends SIGTERM: kill the sandbox's init (the kernel then kills everything in its PID
         # namespace) and reap it here, so no zombie of the grading uid is left for the machine's init to collect.
         signal.signal(signal.SIGTERM, lambda *_: os.kill(pid, signal.SIGKILL))
-        for fd in spec.get("keep_fds", []):
+        for fd in spec.keep_fds:
             os.close(fd)
         while True:
             try:
@@ -250,13 +330,37 @@ def main():
             except ChildProcessError:
                 sys.exit(71)
         sys.exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
-    # The grader started this launcher in a session of its own, which the program keeps.
-    _limits(spec)
-    if mode == "uid":
+
+
+class _Uid(_Mode):
+    def start(self, spec):
+        # The grader started this launcher in a session of its own, which the program keeps.
+        _limits(spec)
         _become(spec, None)
-    else:
+        _exec(spec)
+
+
+class _NoIsolation(_Mode):
+    own_uid = False
+
+    def start(self, spec):
+        _limits(spec)
         _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
-    _exec(spec)
+        _exec(spec)
+
+
+MODES = {"namespaces": _Namespaces(), "uid": _Uid(), "none": _NoIsolation()}
+
+
+def main():
+    spec = JailSpec.from_json(sys.stdin.buffer.read().decode("utf-8"))
+    # The grader runs with umask 077; the folders built here for the new root must be searchable by the uid.
+    os.umask(0o022)
+    # Join the run's cgroups first: everything started from here on shares their memory and process budget.
+    for procs in spec.cgroups:
+        with open(procs, "w") as fh:
+            fh.write(str(os.getpid()))
+    MODES[spec.mode].start(spec)
 
 
 if __name__ == "__main__":

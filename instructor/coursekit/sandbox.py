@@ -1,4 +1,5 @@
-"""Where student code runs: three isolation modes, chosen by what the grading machine allows.
+"""Where student code runs: three isolation modes (backends: Namespaces, UidIsolation, NoIsolation), chosen by
+what the grading machine allows.
 
 - namespaces (root with CAP_SYS_ADMIN, e.g. a VM or an instructor's machine as root): new PID, mount,
   network, IPC and UTS namespaces; the program sees an allowlist of read-only folders (the system's
@@ -38,12 +39,16 @@ Rules that hold in every mode (issue 19):
   umask 077 (grade.main, grade_batch.main; fsutil's atomic writes follow the umask), and in the uid mode
   the batch refuses a submissions folder, output folder or submission the worker uid can read.
 
-`detect()` picks the strongest mode that works here (or checks the one asked for), `Run` holds one run's
-folders and spawns programs in it through `python -I -m coursekit.jail`.
+Each mode is one backend class: everything that depends on the mode (its probe, its description, how many
+lanes a run gets and how many workers run at once, the checks before grading, where a run's folders appear,
+the program's home, the launcher's spec, sealing, stopping and cleaning after a program) is a method of it;
+Run, grade.py and grade_batch.py ask the backend and never test its name. `detect()` tries BACKENDS in
+strength order (or checks the one asked for); `Run` holds one run's folders and spawns programs in it through
+the launcher (jail.py), to which it hands a typed JailSpec. workeruids.py holds the uid primitives the
+backends share (slots, killing a uid's processes, what a uid can read).
 """
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -53,22 +58,14 @@ import sys
 import sysconfig
 import tempfile
 import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from . import scrub
 from .cgroups import Cgroups
-
-MODES = ("namespaces", "uid", "none")
-DEFAULT_UID_BASE = 47000
-SLOTS = 16
-SLOT_DIR = "/run/coursekit-slots"
-
-
-class IsolationError(RuntimeError):
-    """The isolation asked for is not available here; the message says why and what to do."""
+from .jail import JailSpec
+from .workeruids import DEFAULT_UID_BASE, SLOTS, IsolationError, free_slot, kill_uid, readable_by
 
 
 @dataclass(frozen=True)
@@ -80,25 +77,6 @@ class ProgramLimits:
     tmp_mb: int = 128
 
 
-@dataclass
-class Isolation:
-    mode: str
-    python: str = sys.executable
-    uid_base: int = DEFAULT_UID_BASE
-    notes: list = field(default_factory=list)
-
-    def describe(self):
-        if self.mode == "namespaces":
-            return ("isolation: namespaces (own PID, mount, network namespaces; read-only allowlist file system; "
-                    f"unprivileged uid {self.uid_base}+; nothing outlives a run)")
-        if self.mode == "uid":
-            return (f"isolation: uid (no namespaces here; dedicated unprivileged uid {self.uid_base}+; reference, hidden "
-                    "checks and results readable by root only; after each program every process of the uid killed and "
-                    "everything it left removed; the network is not isolated)")
-        return ("isolation: none (not root: student code runs as the grader's user; fine for honest submissions, "
-                "but untrusted submissions need the namespaces or uid mode: grade as root)")
-
-
 def _launcher():
     """argv and environment of the launcher (jail.py), run by the grader's own interpreter in isolated mode."""
     package_parent = str(Path(__file__).resolve().parent.parent)
@@ -107,9 +85,9 @@ def _launcher():
 
 
 def _run_jail(spec, timeout=60):
-    """Run the launcher to completion (probes); return (returncode, stderr)."""
+    """Run the launcher on a JailSpec to completion (probes); return (returncode, stderr)."""
     argv, env = _launcher()
-    proc = subprocess.run(argv, input=json.dumps(spec).encode(), capture_output=True, timeout=timeout, env=env)
+    proc = subprocess.run(argv, input=spec.to_json().encode(), capture_output=True, timeout=timeout, env=env)
     return proc.returncode, proc.stderr.decode(errors="replace")
 
 
@@ -145,18 +123,258 @@ def system_paths():
     return ro, links
 
 
+# -- the backends: one class per isolation mode ------------------------------------------------------
+
+
+class Isolation:
+    """One way to keep student code apart from the grader (a backend). What differs between the modes is
+    a method or an attribute here; Run and the grader ask the backend and never test its name.
+
+    Adding a backend: a subclass with its `name` (the --isolation value, and the launcher's mode in
+    jail.MODES, which gets a class there too when the program starts differently), `problem` (why it cannot
+    run here), `describe`, and what differs from the defaults below; then its place in BACKENDS."""
+
+    name = ""
+    needs_root = True  # --isolation NAME is refused without root
+    isolates = True  # student code cannot act as the grader's user (--require-isolation accepts it)
+    cgroups = True  # each lane gets a cgroup: one memory, process and CPU budget (cgroups.py)
+
+    def __init__(self, python=sys.executable, uid_base=DEFAULT_UID_BASE):
+        self.python = python
+        self.uid_base = uid_base
+
+    @classmethod
+    def problem(cls, python, uid_base):
+        """'' when this backend can run workers of `python` on this machine, else why not and what to do."""
+        raise NotImplementedError
+
+    def describe(self):
+        """The line results.json's `output` and `validate` show: the isolation that ran and what it guarantees."""
+        raise NotImplementedError
+
+    def lanes(self, jobs):
+        """How many lanes (a uid and a cgroup each, see Run) a run that may run `jobs` workers at once gets."""
+        return 1
+
+    def concurrency(self, jobs):
+        """How many workers of one run may run at once when `jobs` are asked."""
+        return jobs
+
+    @contextlib.contextmanager
+    def slots(self, count):
+        """`count` uids no other grading process on this machine uses now (workeruids.free_slot), refused by
+        check_slots if unsafe, left with nothing of an earlier program before and after the block."""
+        with contextlib.ExitStack() as stack:
+            uids = [stack.enter_context(free_slot(self.uid_base)) for _ in range(count)]
+            self.check_slots(uids)
+            try:
+                for uid in uids:
+                    self.leave_nothing(uid)
+                yield uids
+            finally:
+                for uid in uids:
+                    self.leave_nothing(uid)
+
+    @contextlib.contextmanager
+    def slot(self):
+        """One uid of slots()."""
+        with self.slots(1) as uids:
+            yield uids[0]
+
+    def check_slots(self, uids):
+        """Raise IsolationError when a program run as one of `uids` could keep data past its end."""
+
+    def readable(self, uids, paths):
+        """The paths of `paths` (an iterable, walked only if needed) a program run as one of `uids` could list or
+        open, in order. None here: the backend shows programs an allowlist of the machine's files, or runs them
+        as the grader's user anyway."""
+        return []
+
+    def leave_nothing(self, uid):
+        """End every process of `uid` and remove what it left for a later program (see the module's rules)."""
+
+    def after_program(self, uid):
+        """What Run does after each program of lane `uid` ends, before the lane is given to the next one."""
+
+    def path(self, run, name):
+        """Where folder `name` of `run` appears to its programs."""
+        return str(run.dir / name)
+
+    def new_home(self, run, uid):
+        """(HOME seen by the program, folder of the run to remove when it ends) for a new program of lane
+        `uid`: a new folder of the run, 0700, owned by the lane's uid."""
+        home = tempfile.mkdtemp(dir=run.dir / "homes")
+        if uid is not None:
+            os.chown(home, uid, run.uid)
+        return home, home
+
+    def jail_fields(self, run, home, ro_extra, rw_extra):
+        """The fields of the JailSpec that only this backend sets, for a program of `run` whose home is `home`."""
+        return {}
+
+    def seal(self, run):
+        """Make the run's folders readable by its uid only (and root)."""
+        if run.uid is None:
+            return
+        gid = run.uid
+        for path, _dirs, files in os.walk(run.dir):
+            os.chown(path, 0, gid)
+            os.chmod(path, 0o750)
+            for name in files:
+                p = os.path.join(path, name)
+                os.chown(p, 0, gid, follow_symlinks=False)
+                os.chmod(p, 0o640 if not os.access(p, os.X_OK) else 0o750)
+
+    def stop(self, proc):
+        """End the launcher `proc` and everything it started (it runs in a session of its own)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+
+
+class Namespaces(Isolation):
+    """Root with CAP_SYS_ADMIN: new namespaces and an allowlist root per program (jail.py)."""
+
+    name = "namespaces"
+
+    @classmethod
+    def problem(cls, python, uid_base):
+        problem = _namespaces_problem()
+        if not problem and python != sys.executable:
+            return "the namespaces mode runs the grader's own interpreter; drop --worker-python"
+        return problem
+
+    def describe(self):
+        return ("isolation: namespaces (own PID, mount, network namespaces; read-only allowlist file system; "
+                f"unprivileged uid {self.uid_base}+; nothing outlives a run)")
+
+    def lanes(self, jobs):
+        return jobs
+
+    def leave_nothing(self, uid):
+        # Processes end with their PID namespace, files with their tmpfs, IPC objects with their namespace;
+        # kernel keys are per uid across namespaces.
+        scrub.clear_keys(uid)
+
+    # after_program does nothing (no fork in the grader while checks of other lanes compute, scrub.py): the
+    # program's processes, files and IPC objects went with its namespaces, its keys are cleared by the next
+    # program of the lane before it runs (jail.py).
+
+    def path(self, run, name):
+        return f"/run/{name}"
+
+    def new_home(self, run, uid):
+        return "/tmp/home", None  # on the sandbox's own tmpfs (jail.py makes it)
+
+    def jail_fields(self, run, home, ro_extra, rw_extra):
+        ro, links = system_paths()
+        return {
+            "root": str(run.dir / "root"),
+            "ro": ro + list(interpreter_paths(self.python)) + [str(p) for p in ro_extra],
+            "ro_at": {str(run.dir / n): f"/run/{n}" for n in ("runtime", "sub", "fallback")},
+            "rw_at": {str(p): str(p) for p in rw_extra},
+            "symlinks": links,
+            "tmp_dirs": [home],
+        }
+
+    def stop(self, proc):
+        if proc.poll() is None:
+            # The launcher kills the sandbox's init and reaps it (jail.py); killed itself at once, it would
+            # leave the init a zombie of the grading uid for the machine's init to collect (or never, in a
+            # container whose init does not reap).
+            with contextlib.suppress(ProcessLookupError):
+                proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=5)
+        if proc.poll() is None:
+            super().stop(proc)
+
+
+class UidIsolation(Isolation):
+    """Root without namespaces (Gradescope's Docker): a dedicated uid, killed and cleaned after each program."""
+
+    name = "uid"
+
+    @classmethod
+    def problem(cls, python, uid_base):
+        problem = _uid_can_run(python, uid_base)
+        if problem:
+            return (f"the worker uid {uid_base} cannot run {python} ({problem}); the autograder's setup must install "
+                    "Python and its packages where every user can read them (e.g. /usr/bin/python3 with pip packages "
+                    "installed system-wide) or pass --worker-python; student code is never run as root")
+        return ""
+
+    def describe(self):
+        return (f"isolation: uid (no namespaces here; dedicated unprivileged uid {self.uid_base}+; reference, hidden "
+                "checks and results readable by root only; after each program every process of the uid killed and "
+                "everything it left removed; the network is not isolated)")
+
+    def concurrency(self, jobs):
+        # Every process of the run's uid is killed between workers, and the cleaning forks the grader, which
+        # is safe only while no other thread computes (scrub.py): one worker at a time.
+        return 1
+
+    def check_slots(self, uids):
+        for uid in uids:
+            found = scrub.problems(uid, range(self.uid_base, self.uid_base + SLOTS))
+            if found:
+                raise IsolationError(scrub.describe(uid, found))
+
+    def readable(self, uids, paths):
+        paths, found = list(paths), []
+        for uid in uids:
+            found += [p for p in readable_by(uid, paths) if p not in found]
+        return found
+
+    def leave_nothing(self, uid):
+        kill_uid(uid)
+        scrub.clean(uid)
+
+    def after_program(self, uid):
+        self.leave_nothing(uid)
+
+
+class NoIsolation(Isolation):
+    """Not root: the grader's own user; honest submissions grade the same, nothing stops a hostile one."""
+
+    name = "none"
+    needs_root = False
+    isolates = False
+    cgroups = False
+
+    @classmethod
+    def problem(cls, python, uid_base):
+        return ""
+
+    def describe(self):
+        return ("isolation: none (not root: student code runs as the grader's user; fine for honest submissions, "
+                "but untrusted submissions need the namespaces or uid mode: grade as root)")
+
+    @contextlib.contextmanager
+    def slots(self, count):
+        yield [None]
+
+    def seal(self, run):
+        pass  # the grader's own user runs the programs: nothing to keep from them
+
+
+# Strongest first: the order in which detect("auto") tries them.
+BACKENDS = {backend.name: backend for backend in (Namespaces, UidIsolation, NoIsolation)}
+
+
 def _probe_namespaces():
-    with _free_slot(DEFAULT_UID_BASE) as uid, tempfile.TemporaryDirectory(prefix="coursekit-probe-") as tmp:
+    with free_slot(DEFAULT_UID_BASE) as uid, tempfile.TemporaryDirectory(prefix="coursekit-probe-") as tmp:
         os.chmod(tmp, 0o755)
         root = Path(tmp) / "root"
         root.mkdir()
         ro, links = system_paths()
-        spec = {
-            "mode": "namespaces", "root": str(root), "ro": ro + list(interpreter_paths()), "symlinks": links,
-            "uid": uid, "gid": uid, "tmp_mb": 1, "memory_mb": 1024, "cpu_seconds": 30,
-            "file_mb": 1, "nproc": 64, "cwd": "/tmp", "env": {"PATH": "/usr/bin:/bin"},
-            "argv": [sys.executable, "-I", "-c", "import os, sys; sys.exit(0 if os.getpid() == 1 and os.getuid() != 0 else 3)"],
-        }
+        spec = JailSpec(
+            mode=Namespaces.name, root=str(root), ro=ro + list(interpreter_paths()), symlinks=links,
+            uid=uid, gid=uid, tmp_mb=1, memory_mb=1024, cpu_seconds=30, file_mb=1, nproc=64, cwd="/tmp",
+            env={"PATH": "/usr/bin:/bin"},
+            argv=[sys.executable, "-I", "-c", "import os, sys; sys.exit(0 if os.getpid() == 1 and os.getuid() != 0 else 3)"],
+        )
         try:
             code, err = _run_jail(spec)
         except (OSError, subprocess.SubprocessError) as exc:
@@ -173,10 +391,9 @@ def _namespaces_problem():
 
 def _uid_can_run(python, uid_base):
     """'' when a grading uid can run `python` with numpy, else why not."""
-    with _free_slot(uid_base) as uid:
-        spec = {"mode": "uid", "uid": uid, "gid": uid, "memory_mb": 2048, "cpu_seconds": 60, "file_mb": 1, "nproc": 64,
-                "cwd": "/", "env": {"PATH": "/usr/bin:/bin"},
-                "argv": [python, "-I", "-c", "import numpy"]}
+    with free_slot(uid_base) as uid:
+        spec = JailSpec(mode=UidIsolation.name, uid=uid, gid=uid, memory_mb=2048, cpu_seconds=60, file_mb=1, nproc=64, cwd="/",
+                        env={"PATH": "/usr/bin:/bin"}, argv=[python, "-I", "-c", "import numpy"])
         try:
             code, err = _run_jail(spec)
         except (OSError, subprocess.SubprocessError) as exc:
@@ -186,155 +403,33 @@ def _uid_can_run(python, uid_base):
 
 
 def detect(requested="auto", *, require=False, python=None, uid_base=DEFAULT_UID_BASE):
-    """The isolation to grade with: the strongest available, or `requested` (raising if it is not available)."""
-    if requested not in ("auto", *MODES):
-        raise IsolationError(f"unknown isolation {requested!r}; use auto, {', '.join(MODES)}")
+    """The backend to grade with: `requested` (a name of BACKENDS, raising why it is not available here) or, for
+    "auto", the strongest that works. As root, auto tries only backends that isolate and raises why the last of
+    them cannot run: student code never runs as root's or the grader's user unless `--isolation none` asks."""
+    if requested != "auto" and requested not in BACKENDS:
+        raise IsolationError(f"unknown isolation {requested!r}; use auto, {', '.join(BACKENDS)}")
     python = python or sys.executable
-    if requested == "none" or (requested == "auto" and os.geteuid() != 0):
-        if require:
-            raise IsolationError(
-                "--require-isolation: student code would run unisolated as "
-                + ("this user (not root)" if os.geteuid() != 0 else "root, because --isolation none was asked")
-                + "; grade as root so the namespaces or uid mode can be used"
-            )
-        return Isolation("none", python, uid_base)
-    if os.geteuid() != 0:
-        raise IsolationError(f"--isolation {requested} needs root; run the grader as root (or use --isolation none)")
-    if requested in ("auto", "namespaces"):
-        problem = _namespaces_problem()
-        if not problem and python == sys.executable:
-            return Isolation("namespaces", python, uid_base)
-        if requested == "namespaces":
-            raise IsolationError(problem or "the namespaces mode runs the grader's own interpreter; drop --worker-python")
-    problem = _uid_can_run(python, uid_base)
-    if problem:
+    root = os.geteuid() == 0
+    if requested != "auto":
+        candidates = [BACKENDS[requested]]
+        if candidates[0].needs_root and not root:
+            raise IsolationError(f"--isolation {requested} needs root; run the grader as root (or use --isolation none)")
+    else:
+        candidates = [b for b in BACKENDS.values() if (b.isolates if root else not b.needs_root)]
+    for backend in candidates:
+        problem = backend.problem(python, uid_base)
+        if not problem:
+            break
+    else:
+        raise IsolationError(problem)
+    if require and not backend.isolates:
         raise IsolationError(
-            f"the worker uid {uid_base} cannot run {python} ({problem}); the autograder's setup must install Python "
-            "and its packages where every user can read them (e.g. /usr/bin/python3 with pip packages installed "
-            "system-wide) or pass --worker-python; student code is never run as root"
+            "--require-isolation: student code would run unisolated as "
+            + ("this user (not root)" if not root else f"root, because --isolation {requested} was asked")
+            + "; grade as root so the " + " or ".join(b.name for b in BACKENDS.values() if b.isolates)
+            + " mode can be used"
         )
-    return Isolation("uid", python, uid_base)
-
-
-# -- the uid mode: slots, killing, cleaning --------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _free_slot(uid_base):
-    """The uid of a grading slot no other grader on this machine holds now, held (a lock per slot under /run)
-    until the block ends. Probes take one too: a probe run as a busy slot's uid, or killing its processes,
-    would hit the workers of a grade in progress."""
-    os.makedirs(SLOT_DIR, mode=0o700, exist_ok=True)
-    for slot in range(SLOTS):
-        fh = open(os.path.join(SLOT_DIR, f"slot-{slot}.lock"), "w")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            fh.close()
-            continue
-        try:
-            yield uid_base + slot
-        finally:
-            fh.close()
-        return
-    raise IsolationError(f"all {SLOTS} grading slots are busy; run fewer graders at once")
-
-
-@contextlib.contextmanager
-def uid_slot(iso):
-    """A uid no other grading process on this machine uses now (see _free_slot)."""
-    with uid_slots(iso, 1) as uids:
-        yield uids[0]
-
-
-@contextlib.contextmanager
-def uid_slots(iso, count):
-    """`count` uids no other grading process on this machine uses now (see _free_slot); [None] in the none mode.
-    In the uid mode, a uid that could keep data where the grader cannot remove it is refused (scrub.problems)."""
-    if iso.mode == "none":
-        yield [None]
-        return
-    with contextlib.ExitStack() as stack:
-        uids = [stack.enter_context(_free_slot(iso.uid_base)) for _ in range(count)]
-        if iso.mode == "uid":
-            for uid in uids:
-                found = scrub.problems(uid, range(iso.uid_base, iso.uid_base + SLOTS))
-                if found:
-                    raise IsolationError(scrub.describe(uid, found))
-        try:
-            for uid in uids:
-                leave_nothing(iso, uid)
-            yield uids
-        finally:
-            for uid in uids:
-                leave_nothing(iso, uid)
-
-
-def leave_nothing(iso, uid):
-    """End every process of `uid` and remove what it left for a later program (see the module's rules)."""
-    if iso.mode == "uid":
-        kill_uid(uid)
-        scrub.clean(uid)
-    elif iso.mode == "namespaces":
-        # Processes end with their PID namespace, files with their tmpfs, IPC objects with their namespace;
-        # kernel keys are per uid across namespaces.
-        scrub.clear_keys(uid)
-
-
-def _processes_of(uid):
-    """Live processes of `uid` (zombies, already dead and waiting for a parent to reap them, do not count)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.stat(f"/proc/{entry}").st_uid != uid:
-                    continue
-                with open(f"/proc/{entry}/stat") as fh:
-                    state = fh.read().rsplit(")", 1)[1].split()[0]
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                continue
-            if state not in ("Z", "X"):
-                pids.append(int(entry))
-    return pids
-
-
-def kill_uid(uid):
-    """Kill every process of `uid`: a helper that becomes `uid` sends SIGKILL to everything it may signal."""
-    for _ in range(50):
-        if not _processes_of(uid):
-            return
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.setgroups([])
-                os.setgid(uid)
-                os.setuid(uid)
-                os.kill(-1, signal.SIGKILL)
-            finally:
-                os._exit(0)
-        os.waitpid(pid, 0)
-        time.sleep(0.02)
-    raise IsolationError(f"processes of uid {uid} survive SIGKILL: {_processes_of(uid)[:5]}")
-
-
-def readable_by(uid, paths):
-    """The paths of `paths` that `uid` can open or list (a helper process tries as that uid)."""
-    return scrub.as_uid(uid, _readable, [str(p) for p in paths])
-
-
-def _readable(paths):
-    found = []
-    for p in paths:
-        try:
-            if os.path.isdir(p):
-                os.listdir(p)
-            else:
-                with open(p, "rb") as fh:
-                    fh.read(1)
-            found.append(p)
-        except OSError:
-            pass
-    return found
+    return backend(python, uid_base)
 
 
 # -- one run: its folders, and programs spawned in it -------------------------------------------------
@@ -386,10 +481,11 @@ class Run:
         # and cgroup may have cannot keep another TODO's worker from starting, nor busy loops take more
         # than the lane's CPU share. A lane passes to the next program only once its program was stopped
         # and what it left removed (see the module's rules).
-        uids = [uid, *lane_uids] if iso.mode == "namespaces" else [uid]
+        # `lane_uids`: the uids of the lanes after the first, as many as the backend's lanes() asked for.
+        uids = [uid, *lane_uids]
         self._lanes = {u: None for u in uids}
         self._lanes_free = threading.Condition()
-        self.cgroups = {u: Cgroups(limits.memory_mb, limits.nproc, enabled=iso.mode != "none") for u in uids}
+        self.cgroups = {u: Cgroups(limits.memory_mb, limits.nproc, enabled=iso.cgroups) for u in uids}
 
     def _take_lane(self):
         """The uid of a free lane (its program stopped and cleaned, or ended by itself: cleaned now), waiting
@@ -404,17 +500,8 @@ class Run:
             self._lanes_free.wait()
 
     def seal(self):
-        """Make the run's folders readable by its uid only (and root)."""
-        if self.iso.mode == "none" or self.uid is None:
-            return
-        gid = self.uid
-        for path, _dirs, files in os.walk(self.dir):
-            os.chown(path, 0, gid)
-            os.chmod(path, 0o750)
-            for name in files:
-                p = os.path.join(path, name)
-                os.chown(p, 0, gid, follow_symlinks=False)
-                os.chmod(p, 0o640 if not os.access(p, os.X_OK) else 0o750)
+        """Make the run's folders readable by its uid only (and root), as its backend can."""
+        self.iso.seal(self)
 
     def env(self, extra=None):
         """The programs' environment; spawn() adds HOME, TMPDIR and MPLCONFIGDIR: the program's own home."""
@@ -434,19 +521,7 @@ class Run:
 
     def path(self, name):
         """Where folder `name` of the run appears to the spawned program."""
-        if self.iso.mode == "namespaces":
-            return f"/run/{name}"
-        return str(self.dir / name)
-
-    def _new_home(self, uid):
-        """A fresh, empty home for one program of lane `uid`: /tmp/home on the sandbox's own tmpfs in the
-        namespaces mode (jail.py makes it), else a new folder of the run, 0700, owned by the lane's uid."""
-        if self.iso.mode == "namespaces":
-            return "/tmp/home", None
-        home = tempfile.mkdtemp(dir=self.dir / "homes")
-        if uid is not None:
-            os.chown(home, uid, self.uid)
-        return home, home
+        return self.iso.path(self, name)
 
     def spawn(self, argv, *, pass_fds=(), env=None, cwd=None, ro_extra=(), rw_extra=(), timeout_cpu=None,
               stdout_to_stderr=False):
@@ -458,29 +533,21 @@ class Run:
         # The lock is held until the program runs, so that two programs started at once never share a lane.
         with self._lanes_free:
             uid = self._take_lane()
-            home, own_home = self._new_home(uid)
-            spec = {
-                "mode": self.iso.mode,
-                "uid": uid if uid is not None else os.getuid(),
-                "gid": self.uid if self.uid is not None else os.getgid(),
-                "memory_mb": lim.memory_mb, "cpu_seconds": timeout_cpu or lim.cpu_seconds, "file_mb": lim.file_mb,
-                "nproc": lim.nproc, "tmp_mb": lim.tmp_mb,
-                "argv": list(argv), "keep_fds": list(pass_fds),
-                "env": {**(env or self.env()), "HOME": home, "TMPDIR": home, "MPLCONFIGDIR": home + "/.mpl"},
-                "stdout": "stderr" if stdout_to_stderr else "null",
-                "cgroups": self.cgroups[uid].procs_files(),
-                "cwd": cwd or home,
-            }
-            if self.iso.mode == "namespaces":
-                ro, links = system_paths()
-                spec.update(
-                    root=str(self.dir / "root"),
-                    ro=ro + list(interpreter_paths(self.iso.python)) + [str(p) for p in ro_extra],
-                    ro_at={str(self.dir / n): f"/run/{n}" for n in ("runtime", "sub", "fallback")},
-                    rw_at={str(p): str(p) for p in rw_extra},
-                    symlinks=links,
-                    tmp_dirs=[home],
-                )
+            # A fresh, empty home for the program (HOME seen by it, and the run's folder to remove after it).
+            home, own_home = self.iso.new_home(self, uid)
+            spec = JailSpec(
+                mode=self.iso.name,
+                uid=uid if uid is not None else os.getuid(),
+                gid=self.uid if self.uid is not None else os.getgid(),
+                memory_mb=lim.memory_mb, cpu_seconds=timeout_cpu or lim.cpu_seconds, file_mb=lim.file_mb,
+                nproc=lim.nproc, tmp_mb=lim.tmp_mb,
+                argv=list(argv), keep_fds=list(pass_fds),
+                env={**(env or self.env()), "HOME": home, "TMPDIR": home, "MPLCONFIGDIR": home + "/.mpl"},
+                stdout="stderr" if stdout_to_stderr else "null",
+                cgroups=self.cgroups[uid].procs_files(),
+                cwd=cwd or home,
+                **self.iso.jail_fields(self, home, ro_extra, rw_extra),
+            )
             launcher, launcher_env = _launcher()
             proc = subprocess.Popen(
                 launcher, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -488,7 +555,7 @@ class Run:
             )
             proc.lane, proc.home, proc.cleaned = uid, own_home, False
             self._lanes[uid] = proc
-        proc.stdin.write(json.dumps(spec).encode())
+        proc.stdin.write(spec.to_json().encode())
         proc.stdin.close()
         proc.stderr_tail = _drain(proc.stderr)
         self.procs.append(proc)
@@ -498,19 +565,7 @@ class Run:
         """End a spawned program and everything it started, and remove what it left (its lane is then free)."""
         if proc.cleaned:
             return
-        if self.iso.mode == "namespaces" and proc.poll() is None:
-            # The launcher kills the sandbox's init and reaps it (jail.main); killed itself at once, it would
-            # leave the init a zombie of the grading uid for the machine's init to collect (or never, in a
-            # container whose init does not reap).
-            with contextlib.suppress(ProcessLookupError):
-                proc.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=5)
-        if proc.poll() is None or self.iso.mode != "namespaces":
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
+        self.iso.stop(proc)
         proc.wait()
         with self._lanes_free:
             self._clean_after(proc)
@@ -520,11 +575,8 @@ class Run:
         Called with self._lanes_free held."""
         if proc.cleaned:
             return
-        # The namespaces mode leaves nothing to clean here (no fork in the grader while checks of other lanes
-        # compute, scrub.py): the program's processes, files and IPC objects went with its namespaces, its
-        # keys are cleared by the next program of the lane before it runs (jail.py).
-        if self.iso.mode == "uid" and proc.lane is not None:
-            leave_nothing(self.iso, proc.lane)
+        if proc.lane is not None:
+            self.iso.after_program(proc.lane)
         if proc.home is not None:
             shutil.rmtree(proc.home, ignore_errors=True)
         proc.cleaned = True

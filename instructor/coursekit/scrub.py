@@ -266,7 +266,7 @@ def clear_keys(uid):
 
 def clean(uid):
     """Remove what `uid` left on the machine: files in its places, SysV IPC objects, kernel keys. Its
-    processes must be dead (sandbox.kill_uid) or they could write again."""
+    processes must be dead (workeruids.kill_uid) or they could write again."""
     remove_files(uid)
     remove_ipc(uid)
     clear_keys(uid)

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from coursekit import fsutil, grade, sandbox
+from coursekit import fsutil, grade, workeruids
 from grading_support import (
     A1,
     A2,
@@ -343,7 +343,7 @@ def test_a_solved_copy_on_disk_is_out_of_reach(a1, tmp_path):
             path.chmod(0o755 if path.is_dir() else 0o644)
         # Outside the sandbox a grading uid can read it (and the reference tree itself): the cheat would work.
         sources = [str(planted), str(REPO / NEURAL_NET), "/work/main/" + NEURAL_NET]
-        assert sandbox.readable_by(TEST_UID_BASE, [str(planted)]) == [str(planted)]
+        assert workeruids.readable_by(TEST_UID_BASE, [str(planted)]) == [str(planted)]
         finder = f'''
 import glob as _glob
 

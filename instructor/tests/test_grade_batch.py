@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from coursekit import cli, grade_batch, sandbox
+from coursekit import cli, grade_batch, sandbox, workeruids
 from coursekit.bench_grading import make_batch
 from coursekit.cgroups import cpu_share_bounded
 from coursekit.grade_batch import batch_assignment, fingerprint, finished, grade_argv, submissions_in
@@ -390,7 +390,7 @@ def test_a_worker_reads_no_classmate_nor_grade_in_a_uid_mode_batch(tree, tmp_pat
         assert _scores_of(out, "a_snoop") == {"add": 0.0, "scale": 3.0}
         for path in [out, *out.rglob("*")]:
             assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
-        assert [pid for uid in range(UID_BASE, UID_BASE + 16) for pid in sandbox._processes_of(uid)] == []
+        assert [pid for uid in range(UID_BASE, UID_BASE + 16) for pid in workeruids.processes_of(uid)] == []
     finally:
         shutil.rmtree(top, ignore_errors=True)
 
@@ -447,7 +447,7 @@ def test_busy_loops_cost_a_classmate_graded_beside_them_nothing(tmp_path):
     honest = json.loads((out / "a1_honest.json").read_text())
     assert {t: s for t, s in scores(honest).items() if "ipynb" not in t} == {t.id: points(A1, [t.id]) for t in code_todos(A1)}
     assert sum(scores(json.loads((out / "a1_busy.json").read_text())).values()) == 0
-    assert [pid for uid in range(UID_BASE, UID_BASE + sandbox.SLOTS) for pid in sandbox._processes_of(uid)] == []
+    assert [pid for uid in range(UID_BASE, UID_BASE + sandbox.SLOTS) for pid in workeruids.processes_of(uid)] == []
 
 
 @needs_namespaces

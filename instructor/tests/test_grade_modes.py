@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import write_tree
-from coursekit import sandbox
+from coursekit import sandbox, workeruids
 from coursekit.reference import Reference
 from coursekit.release import write_solved
 from test_sandbox import ROOT, in_readable_python_world, needs_namespaces
@@ -60,7 +60,7 @@ UID_BASE = 48100
 
 def _leftovers():
     uids = range(UID_BASE, UID_BASE + sandbox.SLOTS)
-    procs = [pid for uid in uids for pid in sandbox._processes_of(uid)]
+    procs = [pid for uid in uids for pid in workeruids.processes_of(uid)]
     files = [p for p in Path("/tmp").iterdir() if p.name.startswith("coursekit-cheat-")]
     runs = [p for p in Path("/tmp").iterdir() if p.name.startswith("coursekit-run-")]
     return procs, files, runs

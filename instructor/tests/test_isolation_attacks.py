@@ -8,7 +8,7 @@
 """
 
 import pytest
-from coursekit import sandbox
+from coursekit import sandbox, workeruids
 from grading_support import (
     A2,
     bases,
@@ -164,4 +164,4 @@ def test_a_store_shared_between_workers_earns_nothing(tmp_path, isolation):
     with leaves_nothing(UIDS):
         honest = grade_in_mode(submission(tmp_path / "honest", A2), A2, isolation, worker_uid_base=UIDS[0])
     assert code_scores(honest) == {t.id: points(A2, [t.id]) for t in code_todos(A2)}
-    assert [pid for uid in UIDS for pid in sandbox._processes_of(uid)] == []
+    assert [pid for uid in UIDS for pid in workeruids.processes_of(uid)] == []

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from coursekit import sandbox, scrub
+from coursekit import jail, sandbox, scrub, workeruids
 from grading_support import in_readable_python_world
 
 ROOT = os.geteuid() == 0
@@ -70,7 +70,7 @@ def test_namespaces_mode_shows_an_allowlist_and_nothing_else(secret):
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind("\0coursekit-test-host-socket")
     listener.listen(1)
-    with sandbox.uid_slot(iso) as uid:
+    with iso.slot() as uid:
         run, proc = _spawn(iso, uid, PROBE, [str(secret), "coursekit-test-host-socket"])
         try:
             assert proc.wait(timeout=60) == 0, proc.stderr_tail.text()
@@ -105,15 +105,15 @@ print("started", file=sys.stderr)
 @needs_namespaces
 def test_nothing_outlives_a_run_in_the_namespaces_mode():
     iso = sandbox.detect("namespaces")
-    with sandbox.uid_slot(iso) as uid:
+    with iso.slot() as uid:
         run, proc = _spawn(iso, uid, DAEMON + "time.sleep(60)\n")
         time.sleep(1.5)
-        assert len(sandbox._processes_of(uid)) >= 2, "the daemon should be running while the program runs"
+        assert len(workeruids.processes_of(uid)) >= 2, "the daemon should be running while the program runs"
         run.close()
         deadline = time.monotonic() + 10
-        while sandbox._processes_of(uid) and time.monotonic() < deadline:
+        while workeruids.processes_of(uid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert sandbox._processes_of(uid) == []
+        assert workeruids.processes_of(uid) == []
 
 
 @pytest.mark.skipif(not ROOT, reason="switching users needs root")
@@ -122,29 +122,55 @@ def test_detect_refuses_what_it_cannot_give():
         sandbox.detect("none", require=True)
     with pytest.raises(sandbox.IsolationError, match="unknown isolation"):
         sandbox.detect("chroot")
-    assert sandbox.detect("none").mode == "none"
+    assert sandbox.detect("none").name == "none"
     assert "untrusted submissions need" in sandbox.detect("none").describe()
+
+
+def test_detect_tries_the_registered_backends_in_strength_order(monkeypatch):
+    """A backend is one class in BACKENDS: auto takes the first that works, a name asks for that one."""
+
+    class Broken(sandbox.NoIsolation):
+        name, needs_root, isolates = "broken", False, True
+
+        @classmethod
+        def problem(cls, python, uid_base):
+            return "broken here: fix it"
+
+    class Works(Broken):
+        name = "works"
+
+        @classmethod
+        def problem(cls, python, uid_base):
+            return ""
+
+    monkeypatch.setattr(sandbox, "BACKENDS", {b.name: b for b in (Broken, Works, sandbox.NoIsolation)})
+    assert type(sandbox.detect("auto", require=True)) is Works
+    assert type(sandbox.detect("none")) is sandbox.NoIsolation
+    with pytest.raises(sandbox.IsolationError, match="broken here: fix it"):
+        sandbox.detect("broken")
+    with pytest.raises(sandbox.IsolationError, match="unknown isolation 'namespaces'; use auto, broken, works, none"):
+        sandbox.detect("namespaces")
 
 
 UID_MODE = r'''
 import json, os, subprocess, sys, time
 sys.path.insert(0, sys.argv[1])
-from coursekit import sandbox, scrub
+from coursekit import sandbox, scrub, workeruids
 iso = sandbox.detect("uid", python=sys.argv[2])
-report = {"mode": iso.mode}
-with sandbox.uid_slot(iso) as uid:
+report = {"mode": iso.name}
+with iso.slot() as uid:
     report["uid"] = uid
-    report["private_readable"] = sandbox.readable_by(uid, [sys.argv[3]])
+    report["private_readable"] = workeruids.readable_by(uid, [sys.argv[3]])
     run = sandbox.Run(iso, uid, sandbox.ProgramLimits(memory_mb=1024))
     (run.dir / "runtime" / "daemon.py").write_text(sys.argv[4])
     run.seal()
     proc = run.spawn([sys.argv[2], "-I", str(run.dir / "runtime" / "daemon.py")])
     time.sleep(2)
-    report["during"] = len(sandbox._processes_of(uid))
+    report["during"] = len(workeruids.processes_of(uid))
     report["stderr"] = proc.stderr_tail.text(0.1)
     report["tmp_file"] = os.path.exists("/tmp/coursekit-uid-probe")
     run.close()
-    report["after"] = len(sandbox._processes_of(uid))
+    report["after"] = len(workeruids.processes_of(uid))
     report["tmp_file_after"] = os.path.exists("/tmp/coursekit-uid-probe")
 print(json.dumps(report))
 '''
@@ -239,7 +265,7 @@ def write_then_read(run, python, which="all"):
 @needs_namespaces
 def test_a_program_finds_nothing_of_the_one_before_in_the_namespaces_mode():
     iso = sandbox.detect("namespaces")
-    with sandbox.uid_slot(iso) as uid:
+    with iso.slot() as uid:
         run = sandbox.Run(iso, uid, sandbox.ProgramLimits(memory_mb=1024))
         try:
             written, found = write_then_read(run, sys.executable)
@@ -256,7 +282,7 @@ sys.path[:0] = [sys.argv[1], sys.argv[3]]
 from coursekit import sandbox, scrub
 from test_sandbox import write_then_read
 iso = sandbox.detect("uid", python=sys.argv[2])
-with sandbox.uid_slot(iso) as uid:
+with iso.slot() as uid:
     run = sandbox.Run(iso, uid, sandbox.ProgramLimits(memory_mb=1024))
     try:
         print(json.dumps([uid, *write_then_read(run, sys.argv[2])]))
@@ -280,7 +306,7 @@ def test_a_program_finds_nothing_of_the_one_before_in_the_uid_mode(tmp_path):
 
 def test_a_program_gets_a_fresh_home_in_the_none_mode():
     iso = sandbox.detect("none")
-    with sandbox.uid_slot(iso) as uid:
+    with iso.slot() as uid:
         run = sandbox.Run(iso, uid, sandbox.ProgramLimits(memory_mb=1024))
         try:
             written, found = write_then_read(run, sys.executable, which="home")
@@ -373,7 +399,7 @@ print(f"alive {alive}", file=sys.stderr)
 def test_a_program_and_its_children_share_one_memory_budget():
     """Six children of 300 MB each do not fit a 1 GB lane: the kernel kills some, the machine is untouched."""
     iso = sandbox.detect("namespaces")
-    with sandbox.uid_slot(iso) as uid:
+    with iso.slot() as uid:
         run = sandbox.Run(iso, uid, sandbox.ProgramLimits(memory_mb=1024))
         if not run.cgroups[uid].active:
             run.close()
@@ -388,3 +414,22 @@ def test_a_program_and_its_children_share_one_memory_budget():
             run.close()
     alive = int(tail.split("alive ")[-1].split()[0])
     assert alive < 6, tail
+
+
+def test_the_jail_spec_refuses_what_it_does_not_know():
+    """The launcher's spec is typed: a typo or a wrong type fails loudly instead of dropping a limit."""
+    spec = jail.JailSpec(mode="uid", uid=47000, gid=47000, argv=["/bin/true"], env={}, cwd="/", memory_mb=64,
+                         cpu_seconds=1, file_mb=1, nproc=4)
+    assert jail.JailSpec.from_json(spec.to_json()) == spec
+    fields = json.loads(spec.to_json())
+    with pytest.raises(jail.SpecError, match="unknown keys memory_MB"):
+        jail.JailSpec.from_json(json.dumps({**fields, "memory_MB": 64}))
+    del fields["nproc"]
+    with pytest.raises(jail.SpecError, match="missing keys nproc"):
+        jail.JailSpec.from_json(json.dumps(fields))
+    with pytest.raises(jail.SpecError, match="memory_mb must be int"):
+        jail.JailSpec(**{**vars(spec), "memory_mb": "64"})
+    with pytest.raises(jail.SpecError, match="unknown mode 'chroot'"):
+        jail.JailSpec(**{**vars(spec), "mode": "chroot"})
+    with pytest.raises(jail.SpecError, match="namespaces mode needs root"):
+        jail.JailSpec(**{**vars(spec), "mode": "namespaces"})
