@@ -26,6 +26,7 @@ from pathlib import Path
 
 from . import cgroups
 from .grade import build_base
+from .options import GradeOptions
 from .reference import Reference
 from .release import write_solved
 
@@ -108,8 +109,9 @@ def measure(ref, assignment, notebooks, memory_mb, cpus, workdir):
         write_solved(ref, assignment, sub, models=ref.root / assignment)
         build_base(ref, assignment, base)
     results = Path(workdir) / f"{assignment}-{int(notebooks)}.json"
-    argv = [sys.executable, "-m", "coursekit", "grade", str(sub), "--root", str(ref.root), "--assignment", assignment,
-            "--results", str(results), "--base", str(base)] + (["--notebooks"] if notebooks else [])
+    options = GradeOptions(submission=sub, results=results, root=ref.root, assignment=assignment, base=base,
+                           notebooks=notebooks)
+    argv = [sys.executable, "-m", "coursekit", *options.argv()]
     box = Box(memory_mb, cpus)
     try:
         start = time.monotonic()
