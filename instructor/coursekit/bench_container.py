@@ -29,6 +29,7 @@ from .grade import build_base
 from .options import GradeOptions
 from .reference import Reference
 from .release import write_solved
+from .results import Results
 
 ROOT = Path("/sys/fs/cgroup")
 PERIOD_US = 100_000
@@ -128,9 +129,9 @@ def measure(ref, assignment, notebooks, memory_mb, cpus, workdir):
     finally:
         box.remove()
     try:
-        data = json.loads(results.read_text())
-        score, top = data["score"], sum(t["max_score"] for t in data["tests"])
-        lines = data["output"].splitlines()
+        graded = Results.from_gradescope(json.loads(results.read_text()))
+        score, top = graded.score, graded.max_score
+        lines = graded.output.splitlines()
         note = next((line for line in lines if line.startswith("notebooks re-run")), lines[0])
     except (OSError, ValueError, KeyError):
         score, top, note = 0.0, 0.0, stderr.strip().splitlines()[-1:] or ["no results.json"]

@@ -111,8 +111,7 @@ def batch_assignment(cfg, paths):
 def finished(results_path, expected):
     """Whether `results_path` holds a completed grade of the submission described by `expected`."""
     try:
-        data = json.loads(Path(results_path).read_text(encoding="utf-8"))
-        meta = data["extra_data"][BATCH_KEY]
+        meta = Results.from_gradescope(json.loads(Path(results_path).read_text(encoding="utf-8"))).extra[BATCH_KEY]
     except (OSError, ValueError, KeyError, TypeError):
         return False
     return meta.get("status") == "graded" and all(meta.get(k) == v for k, v in expected.items())
@@ -158,25 +157,21 @@ class Batch:
             tmp.unlink(missing_ok=True)
             return "cancelled"
         try:
-            results = json.loads(tmp.read_text(encoding="utf-8"))
-            if not isinstance(results, dict) or not isinstance(results.get("tests"), list):
-                raise ValueError("not a results.json")
+            results = Results.from_gradescope(json.loads(tmp.read_text(encoding="utf-8")), strict=True)
         except (OSError, ValueError):
             results = None
         tmp.unlink(missing_ok=True)
         if timed_out:
             status = "error"
-            results = Results.failed(f"grader killed after the batch timeout ({self.timeout} s)").to_gradescope()
+            results = Results.failed(f"grader killed after the batch timeout ({self.timeout} s)")
         elif results is None:
             status = "error"
-            results = Results.failed(f"the grader wrote no results.json (exit code {returncode}); "
-                                     f"see {log_path}").to_gradescope()
+            results = Results.failed(f"the grader wrote no results.json (exit code {returncode}); see {log_path}")
         else:
             status = "graded" if returncode == 0 else "error"
-        extra = results.setdefault("extra_data", {})
-        extra[BATCH_KEY] = {**meta, "status": status, "exit_code": returncode,
-                            "seconds": round(time.monotonic() - start, 1)}
-        atomic_write_text(self.out / f"{name}.json", json.dumps(results, indent=2) + "\n")
+        results.extra[BATCH_KEY] = {**meta, "status": status, "exit_code": returncode,
+                                    "seconds": round(time.monotonic() - start, 1)}
+        atomic_write_text(self.out / f"{name}.json", json.dumps(results.to_gradescope(), indent=2) + "\n")
         return status
 
     def stop(self):
@@ -237,11 +232,9 @@ class Plan:
             self.grade.append((name, path, meta, tuple(todos)))
             self.before[name] = (previous, reasons)
         elif reasons:
-            data = json.loads(results_path.read_text(encoding="utf-8"))
-            now = regrade.rescore(previous, ref.config, meta["assignment"], fps).to_gradescope()
-            now["execution_time"] = data.get("execution_time", 0.0)
-            atomic_write_text(results_path, json.dumps(now, indent=2) + "\n")
-            self.rows += regrade.diff_rows(name, meta["assignment"], previous, Results.from_gradescope(now), reasons)
+            now = regrade.rescore(previous, ref.config, meta["assignment"], fps)
+            atomic_write_text(results_path, json.dumps(now.to_gradescope(), indent=2) + "\n")
+            self.rows += regrade.diff_rows(name, meta["assignment"], previous, now, reasons)
             self.rescored += 1
         else:
             self.skipped += 1
