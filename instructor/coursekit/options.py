@@ -49,8 +49,7 @@ class GradeOptions:
     @classmethod
     def from_args(cls, args):
         """The options of a parsed `coursekit grade` command line (cli.build_parser)."""
-        return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if f.name != "todos"},
-                   todos=tuple(args.todos or ()))
+        return cls(**{f.name: getattr(args, f.name) for f in dataclasses.fields(cls)})
 
     def flags(self):
         """The arguments after `grade SUBMISSION --results RESULTS`: every option that differs from its default
