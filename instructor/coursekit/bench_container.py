@@ -26,8 +26,10 @@ from pathlib import Path
 
 from . import cgroups
 from .grade import build_base
+from .options import GradeOptions
 from .reference import Reference
 from .release import write_solved
+from .results import Results
 
 ROOT = Path("/sys/fs/cgroup")
 PERIOD_US = 100_000
@@ -108,8 +110,9 @@ def measure(ref, assignment, notebooks, memory_mb, cpus, workdir):
         write_solved(ref, assignment, sub, models=ref.root / assignment)
         build_base(ref, assignment, base)
     results = Path(workdir) / f"{assignment}-{int(notebooks)}.json"
-    argv = [sys.executable, "-m", "coursekit", "grade", str(sub), "--root", str(ref.root), "--assignment", assignment,
-            "--results", str(results), "--base", str(base)] + (["--notebooks"] if notebooks else [])
+    options = GradeOptions(submission=sub, results=results, root=ref.root, assignment=assignment, base=base,
+                           notebooks=notebooks)
+    argv = [sys.executable, "-m", "coursekit", *options.argv()]
     box = Box(memory_mb, cpus)
     try:
         start = time.monotonic()
@@ -126,9 +129,9 @@ def measure(ref, assignment, notebooks, memory_mb, cpus, workdir):
     finally:
         box.remove()
     try:
-        data = json.loads(results.read_text())
-        score, top = data["score"], sum(t["max_score"] for t in data["tests"])
-        lines = data["output"].splitlines()
+        graded = Results.from_gradescope(json.loads(results.read_text()))
+        score, top = graded.score, graded.max_score
+        lines = graded.output.splitlines()
         note = next((line for line in lines if line.startswith("notebooks re-run")), lines[0])
     except (OSError, ValueError, KeyError):
         score, top, note = 0.0, 0.0, stderr.strip().splitlines()[-1:] or ["no results.json"]

@@ -33,8 +33,8 @@ from pathlib import Path
 
 from .fsutil import write_zip
 from .grade import build_base
-from .grade_batch import grade_argv
 from .gradescope import missing_models
+from .options import GradeOptions
 from .reference import Reference
 from .release import short_name, write_solved
 
@@ -97,8 +97,9 @@ def time_grade(ref, assignment, notebooks, work, repeat, base=None):
     for _ in range(repeat):
         results = Path(work) / f"{assignment}-{notebooks}.json"
         start = time.monotonic()
-        proc = subprocess.run(_coursekit(grade_argv(sub, results, assignment=assignment, root=ref.root,
-                                                    notebooks=notebooks, base=base)), capture_output=True, text=True)
+        options = GradeOptions(submission=sub, results=results, assignment=assignment, root=ref.root,
+                               notebooks=notebooks, base=base)
+        proc = subprocess.run(_coursekit(options.argv()), capture_output=True, text=True)
         times.append(time.monotonic() - start)
         if proc.returncode != 0:
             raise RuntimeError(f"coursekit grade failed on the reference of {assignment}:\n{proc.stderr[-2000:]}")

@@ -123,12 +123,9 @@ def main(argv=None):
             return validate.main(**common, assignments=args.assignments, solve=args.solve, public=args.public)
         if args.command == "grade":
             from . import grade
+            from .options import GradeOptions
 
-            return grade.main(**common, submission=args.submission, results=args.results, assignment=args.assignment,
-                              notebooks=args.notebooks, isolation=args.isolation,
-                              require_isolation=args.require_isolation, jobs=args.jobs, base=args.base,
-                              test_timeout=args.test_timeout, worker_python=args.worker_python,
-                              worker_uid_base=args.worker_uid_base, todos=args.todos, previous=args.previous)
+            return grade.main(GradeOptions.from_args(args))
         if args.command == "grade-batch":
             from . import grade_batch
 

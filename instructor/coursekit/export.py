@@ -48,7 +48,7 @@ def gradebook(folders, *, pattern=DEFAULT_ID, todos=False):
             cells = students.setdefault(sid, {})
             names = [(row["assignment"], row["max_score"], row["score"])]
             if todos:
-                names += [(f"{row['assignment']}: {label}", t["max_score"], t["score"]) for label, t in row["tests"].items()]
+                names += [(f"{row['assignment']}: {label}", t.points, t.score) for label, t in row["tests"].items()]
             for column, top, score in names:
                 if column not in maxima:
                     columns.append(column)

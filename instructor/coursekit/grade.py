@@ -539,28 +539,28 @@ def write_results(path, results):
     atomic_write_text(path, json.dumps(results, indent=2) + "\n")
 
 
-def main(*, submission, results="results.json", root=None, config=None, assignment=None, notebooks=False,
-         isolation="auto", require_isolation=False, jobs=2, base=None, test_timeout=None, worker_python=None,
-         worker_uid_base=sandbox.DEFAULT_UID_BASE, todos=None, previous=None):
-    """`todos`: grade only these TODO ids and take the others from the results.json `previous` (a regrade)."""
-    results_path = Path(results)
+def main(options):
+    """Grade `options.submission` into `options.results` (options.GradeOptions). With `options.todos`: grade only
+    those TODO ids and take the others from the results.json `options.previous` (a regrade)."""
+    o = options
+    results_path = Path(o.results)
     # Nothing the grader writes (results, unpacked submissions, run folders before they are sealed) may be
     # readable by a worker uid, whatever the caller's umask (sandbox.py's rules).
     os.umask(0o077)
     try:
-        ref = Reference(root, config)
-        assignment = assignment or detect_assignment(ref.config, submission)
-        small = container.too_small(ref.config, assignment, notebooks)
+        ref = Reference(o.root, o.config)
+        assignment = o.assignment or detect_assignment(ref.config, o.submission)
+        small = container.too_small(ref.config, assignment, o.notebooks)
         if small:
             write_results(results_path, Results.failed(small).to_gradescope())
             print(f"coursekit grade: error: {small}", file=sys.stderr)
             return 2
-        old = regrade.load_previous(previous) if todos else None
-        with Grader(ref, assignment, notebooks=notebooks, isolation=isolation, require_isolation=require_isolation,
-                    jobs=jobs, base=base, test_timeout=test_timeout, worker_python=worker_python,
-                    worker_uid_base=worker_uid_base) as grader:
+        old = regrade.load_previous(o.previous) if o.todos else None
+        with Grader(ref, assignment, notebooks=o.notebooks, isolation=o.isolation, require_isolation=o.require_isolation,
+                    jobs=o.jobs, base=o.base, test_timeout=o.test_timeout, worker_python=o.worker_python,
+                    worker_uid_base=o.worker_uid_base) as grader:
             passed = {t.id: t.status == "passed" for t in old.todos} if old is not None else None
-            outcome = grader.grade_results(submission, only=set(todos) if todos else None, passed=passed)
+            outcome = grader.grade_results(o.submission, only=set(o.todos) if o.todos else None, passed=passed)
             if old is not None:
                 regrade.merge(outcome, old, ref.config, assignment, grader.fingerprints)
                 outcome.leaderboard = leaderboard(ref.config, outcome.todos)
@@ -569,7 +569,7 @@ def main(*, submission, results="results.json", root=None, config=None, assignme
         print(f"coursekit grade: error: {exc}", file=sys.stderr)
         return 2
     write_results(results_path, outcome.to_gradescope())
-    print(f"{submission}: {outcome.score:g} / {outcome.max_score:g} -> {results_path}")
+    print(f"{o.submission}: {outcome.score:g} / {outcome.max_score:g} -> {results_path}")
     print(outcome.notes[0])
     for todo in outcome.todos:
         print(f"  {todo.status:6}  {todo.score:g}/{todo.points:g}  {todo.label}")

@@ -25,6 +25,7 @@ files, one CSV of per-TODO scores and an instructor report (report.py).
   can be made the batch warns that a submission's busy loops would slow its neighbour's timed checks.
 """
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -45,6 +46,7 @@ from .cgroups import cpu_share_bounded
 from .fsutil import atomic_write_text
 from .grade import build_base
 from .identify import assignments_of, detect_assignment
+from .options import GradeOptions
 from .reference import Reference
 from .report import BATCH_KEY
 from .results import Results
@@ -60,25 +62,6 @@ LAUNCHER = (
     "    sys.exit(1)\n"
     "os.execv(sys.argv[2], sys.argv[2:])\n"
 )
-
-
-def grade_argv(submission, results, *, assignment=None, root=None, config=None, notebooks=False, isolation=None,
-               require_isolation=False, worker_python=None, worker_uid_base=None, base=None, todos=(), previous=None):
-    """The `coursekit grade` command line (after `coursekit`) for one submission; None leaves the grader's default.
-    `base`: a kit built once by grade.build_base, so each grade skips building the extension. `todos`, `previous`:
-    regrade those TODOs only, the others taken from the results.json `previous`."""
-    argv = ["grade", str(submission), "--results", str(results)]
-    options = (("--assignment", assignment), ("--root", root), ("--config", config), ("--isolation", isolation),
-               ("--worker-python", worker_python), ("--worker-uid-base", worker_uid_base), ("--base", base))
-    for flag, value in options:
-        if value is not None and value != "":
-            argv += [flag, str(value)]
-    for todo in todos:
-        argv += ["--todos", todo]
-    argv += ["--previous", str(previous)] if todos else []
-    argv += ["--notebooks"] if notebooks else []
-    argv += ["--require-isolation"] if require_isolation else []
-    return argv
 
 
 def fingerprint(path):
@@ -128,8 +111,7 @@ def batch_assignment(cfg, paths):
 def finished(results_path, expected):
     """Whether `results_path` holds a completed grade of the submission described by `expected`."""
     try:
-        data = json.loads(Path(results_path).read_text(encoding="utf-8"))
-        meta = data["extra_data"][BATCH_KEY]
+        meta = Results.from_gradescope(json.loads(Path(results_path).read_text(encoding="utf-8"))).extra[BATCH_KEY]
     except (OSError, ValueError, KeyError, TypeError):
         return False
     return meta.get("status") == "graded" and all(meta.get(k) == v for k, v in expected.items())
@@ -139,7 +121,7 @@ class Batch:
     def __init__(self, *, out, timeout, grade_options):
         self.out = Path(out)
         self.timeout = timeout
-        self.grade_options = grade_options  # keyword arguments of grade_argv shared by every submission
+        self.grade_options = grade_options  # the GradeOptions every submission shares
         self.running = {}  # name -> Popen
         self.lock = threading.Lock()
         self.stopping = False
@@ -149,9 +131,9 @@ class Batch:
         OUT/<name>.json atomically; return its status."""
         tmp = self.out / ".partial" / f"{name}.json"
         tmp.parent.mkdir(exist_ok=True)
-        argv = [sys.executable, "-m", "coursekit",
-                *grade_argv(path, tmp, assignment=meta["assignment"], base=base, todos=todos,
-                            previous=self.out / f"{name}.json", **self.grade_options)]
+        options = dataclasses.replace(self.grade_options, submission=path, results=tmp, assignment=meta["assignment"],
+                                      base=base, todos=todos, previous=self.out / f"{name}.json")
+        argv = [sys.executable, "-m", "coursekit", *options.argv()]
         start = time.monotonic()
         log_path = self.out / "logs" / f"{name}.log"
         log_path.parent.mkdir(exist_ok=True)
@@ -175,25 +157,21 @@ class Batch:
             tmp.unlink(missing_ok=True)
             return "cancelled"
         try:
-            results = json.loads(tmp.read_text(encoding="utf-8"))
-            if not isinstance(results, dict) or not isinstance(results.get("tests"), list):
-                raise ValueError("not a results.json")
+            results = Results.from_gradescope(json.loads(tmp.read_text(encoding="utf-8")), strict=True)
         except (OSError, ValueError):
             results = None
         tmp.unlink(missing_ok=True)
         if timed_out:
             status = "error"
-            results = Results.failed(f"grader killed after the batch timeout ({self.timeout} s)").to_gradescope()
+            results = Results.failed(f"grader killed after the batch timeout ({self.timeout} s)")
         elif results is None:
             status = "error"
-            results = Results.failed(f"the grader wrote no results.json (exit code {returncode}); "
-                                     f"see {log_path}").to_gradescope()
+            results = Results.failed(f"the grader wrote no results.json (exit code {returncode}); see {log_path}")
         else:
             status = "graded" if returncode == 0 else "error"
-        extra = results.setdefault("extra_data", {})
-        extra[BATCH_KEY] = {**meta, "status": status, "exit_code": returncode,
-                            "seconds": round(time.monotonic() - start, 1)}
-        atomic_write_text(self.out / f"{name}.json", json.dumps(results, indent=2) + "\n")
+        results.extra[BATCH_KEY] = {**meta, "status": status, "exit_code": returncode,
+                                    "seconds": round(time.monotonic() - start, 1)}
+        atomic_write_text(self.out / f"{name}.json", json.dumps(results.to_gradescope(), indent=2) + "\n")
         return status
 
     def stop(self):
@@ -254,11 +232,9 @@ class Plan:
             self.grade.append((name, path, meta, tuple(todos)))
             self.before[name] = (previous, reasons)
         elif reasons:
-            data = json.loads(results_path.read_text(encoding="utf-8"))
-            now = regrade.rescore(previous, ref.config, meta["assignment"], fps).to_gradescope()
-            now["execution_time"] = data.get("execution_time", 0.0)
-            atomic_write_text(results_path, json.dumps(now, indent=2) + "\n")
-            self.rows += regrade.diff_rows(name, meta["assignment"], previous, Results.from_gradescope(now), reasons)
+            now = regrade.rescore(previous, ref.config, meta["assignment"], fps)
+            atomic_write_text(results_path, json.dumps(now.to_gradescope(), indent=2) + "\n")
+            self.rows += regrade.diff_rows(name, meta["assignment"], previous, now, reasons)
             self.rescored += 1
         else:
             self.skipped += 1
@@ -367,8 +343,9 @@ def _main(*, folder, out="build/grades", csv_path=None, jobs=2, assignment=None,
 
     # Grades a killed batch left unfinished; the restart grades those submissions again.
     shutil.rmtree(out / ".partial", ignore_errors=True)
-    options = {"root": ref.root, "config": config, "notebooks": notebooks, "isolation": isolation,
-               "require_isolation": require_isolation, "worker_python": worker_python, "worker_uid_base": worker_uid_base}
+    options = GradeOptions(root=ref.root, config=config, notebooks=notebooks, isolation=isolation or "auto",
+                           require_isolation=require_isolation, worker_python=worker_python,
+                           worker_uid_base=worker_uid_base or sandbox.DEFAULT_UID_BASE)
     batch = Batch(out=out, timeout=timeout, grade_options=options)
     interrupted = False
     previous = signal.signal(signal.SIGTERM, _raise_interrupt) if threading.current_thread() is threading.main_thread() else None

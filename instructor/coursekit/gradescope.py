@@ -23,6 +23,7 @@ instructor/gradescope/; both scripts honour $AUTOGRADER_ROOT (default /autograde
 simulation test runs them in a temporary folder.
 """
 
+import dataclasses
 import json
 import shlex
 import shutil
@@ -32,7 +33,7 @@ from pathlib import Path
 
 from . import sandbox
 from .fsutil import write_zip
-from .grade_batch import grade_argv
+from .options import GradeOptions
 from .reference import CONFIG_REL, Reference, is_junk
 from .release import ASSET_SUFFIXES, write_solved
 
@@ -134,15 +135,15 @@ def build(ref, assignment, out, *, notebooks=False):
     package, pyproject = grader_package()
     files = reference_files(ref)
     check_no_build_products(ref.root, files)
-    grade = grade_argv("SUBMISSION", "RESULTS", assignment=assignment, notebooks=notebooks, isolation="uid",
-                       require_isolation=True)
+    # run_autograder supplies the submission, --results, --root and --base itself; the manifest names them.
+    grade = GradeOptions(submission="SUBMISSION", results="RESULTS", assignment=assignment, notebooks=notebooks,
+                         isolation="uid", require_isolation=True)
     values = {
         "ASSIGNMENT": assignment,
         "PACKAGE": cfg.package,
         "WORKER_UID": str(WORKER_UID),
         "POINTS": f"{sum(t.points for t in cfg.todos_for(assignment)):g}",
-        # run_autograder supplies the submission, --results and --root itself.
-        "GRADE_ARGS": shlex.join(grade[4:]),  # after "grade SUBMISSION --results RESULTS"
+        "GRADE_ARGS": shlex.join(grade.flags()),
         "NOTEBOOKS": "re-executes the notebooks (nbval, informational, no points)" if notebooks
         else "does not re-execute the notebooks (rebuild with --notebooks to add it)",
     }
@@ -163,8 +164,7 @@ def build(ref, assignment, out, *, notebooks=False):
         for name in SCRIPTS:
             (stage / name).chmod(0o755)
         manifest = {"assignment": assignment, "reference_commit": _git_commit(ref.root),
-                    "grade_command": ["coursekit", *grade[:2], "--results", "RESULTS", "--root", "REFERENCE",
-                                      "--base", "BASE_KIT", *grade[4:]],
+                    "grade_command": ["coursekit", *dataclasses.replace(grade, root="REFERENCE", base="BASE_KIT").argv()],
                     "worker_uid": WORKER_UID, "notebooks": notebooks}
         (stage / "autograder.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         target = out / f"{assignment}_autograder.zip"

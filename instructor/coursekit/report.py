@@ -32,29 +32,26 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def load_rows(out):
-    """One dict per batch results file in `out`, sorted by submission name."""
+    """One dict per batch results file in `out`, sorted by submission name; `tests` maps each TODO's label to its
+    results.TodoResult."""
     rows = []
     for path in sorted(Path(out).glob("*.json")):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            meta = data["extra_data"][BATCH_KEY]
-            graded = Results.from_gradescope(data)
+            graded = Results.from_gradescope(json.loads(path.read_text(encoding="utf-8")))
+            meta = graded.extra[BATCH_KEY]
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
-        tests = [{"name": t.label, "id": t.id, "score": t.score, "max_score": t.points, "status": t.status}
-                 for t in graded.todos]
         status = meta.get("status", "error")
-        output = str(data.get("output", "")).strip()
         rows.append({
             "submission": meta.get("submission", path.stem),
             "assignment": meta.get("assignment") or "unknown",
-            "score": float(data.get("score") or 0.0),
-            "max_score": sum(float(t.get("max_score", 0)) for t in tests),
+            "score": float(graded.score or 0.0),
+            "max_score": graded.max_score,
             "status": status,
             "seconds": meta.get("seconds"),
-            "error": "" if status == "graded" else (output.splitlines() or [""])[0],
+            "error": "" if status == "graded" else (graded.output.strip().splitlines() or [""])[0],
             "results": path.name,
-            "tests": {t["name"]: t for t in tests},
+            "tests": {t.label: t for t in graded.todos},
         })
     return sorted(rows, key=lambda r: r["submission"])
 
@@ -99,7 +96,7 @@ def write_csv(rows, path):
         numbers = {"score": f"{row['score']:g}", "max_score": f"{max_score:g}", "percent": _percent(row, max_score),
                    "seconds": _cell(row["seconds"])}
         line = [numbers[c] if c in numbers else _text(row[c]) for c in FIXED_COLUMNS]
-        line += [f"{float(row['tests'][n].get('score', 0)):g}" if n in row["tests"] else "" for n in todo_columns]
+        line += [f"{row['tests'][n].score:g}" if n in row["tests"] else "" for n in todo_columns]
         writer.writerow(line)
     atomic_write_text(path, buf.getvalue())
 
@@ -109,9 +106,9 @@ def todo_stats(graded, names):
     stats = {}
     for name in names:
         tests = [r["tests"][name] for r in graded if name in r["tests"]]
-        full = sum(t.get("status") == "passed" for t in tests)
-        mean = statistics.fmean(float(t.get("score", 0)) for t in tests) if tests else 0.0
-        top = max((float(t.get("max_score", 0)) for t in tests), default=0.0)
+        full = sum(t.status == "passed" for t in tests)
+        mean = statistics.fmean(t.score for t in tests) if tests else 0.0
+        top = max((t.points for t in tests), default=0.0)
         stats[name] = (full, len(tests), mean, top)
     return stats
 

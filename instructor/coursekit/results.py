@@ -1,6 +1,6 @@
 """The results of one grade, as one model: `coursekit grade` builds it, writes it as Gradescope's results.json
-(`to_gradescope`); grade-batch, report, regrade and the submission limit read results.json back
-(`from_gradescope`).
+(`to_gradescope`); grade-batch, report, export, validate, regrade, the submission limit and the container
+benchmark read results.json back (`from_gradescope`) and never index its dict.
 
 What a student sees is decided here, from grading.toml's [visibility] (config.Visibility), with Gradescope's
 values (visible, after_due_date, after_published, hidden). Per TODO, results.json holds:
@@ -122,7 +122,13 @@ def _entry(name, score, max_score, status, lines, visibility, meta):
 @dataclass
 class Results:
     """A grade: per TODO results, notes for the student, the leaderboard. `message`: a grade that could not be
-    made (the whole output); `kept_score`: the score a refused submission keeps (submission limit)."""
+    made (the whole output). A submission refused for the submission limit keeps `kept_score` and says why in
+    `refusal` (put on top of the output it keeps).
+
+    `written`: the results.json a grade was read back from (from_gradescope). It is written back as it was read,
+    with `extra` (grade-batch's record), `kept_score` and `refusal` applied, so a file passed through the model
+    keeps every byte Gradescope or another grader version put in it; a grade rescored or regraded is a new
+    Results (regrade.py), rendered from its TODOs."""
 
     todos: list = field(default_factory=list)
     assignment: str = ""
@@ -132,24 +138,59 @@ class Results:
     extra: dict = field(default_factory=dict)
     message: str = ""
     show_total: bool = True
+    kept_score: float | None = None
+    refusal: str = ""
+    written: dict | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def failed(cls, message):
-        return cls(message=message)
+        # The grader's record comes first in extra_data, as in every grade; grade-batch's follows it.
+        return cls(message=message, extra={KEY: {}})
 
     @property
     def score(self):
+        """The score a refused submission keeps, else the score a grade read back was written with, else the sum
+        of the TODOs' scores."""
+        if self.kept_score is not None:
+            return self.kept_score
+        written = (self.written or {}).get("score")
+        if isinstance(written, int | float) and not isinstance(written, bool):
+            return written
         return round(sum(t.score for t in self.todos), 2)
 
     @property
     def max_score(self):
         return sum(t.points for t in self.todos)
 
+    @property
+    def output(self):
+        """The top-level output a student is shown."""
+        return str(self.to_gradescope().get("output", ""))
+
+    @property
+    def refused(self):
+        """Whether this is the grade of a submission refused for the submission limit."""
+        return bool(self.refusal) or self.extra.get(KEY, {}).get("limit") == "refused"
+
     def total_shown(self, entries):
         """Whether Gradescope shows the student the total at once (see the module docstring)."""
         return self.show_total and not any(e["visibility"] in WAITING for e in entries)
 
     def to_gradescope(self):
+        data = dict(self.written) if self.written is not None else self._rendered()
+        extra = dict(self.extra)
+        if self.written is None:
+            extra[KEY] = {**extra.get(KEY, {}), "assignment": self.assignment}
+        if self.kept_score is not None:
+            data["score"] = self.kept_score
+        if self.refusal:
+            data["output"] = self.refusal + ("\n\n" + data["output"] if data.get("output") else "")
+            extra[KEY] = {**extra.get(KEY, {}), "limit": "refused"}
+        if extra or "extra_data" in data:
+            data["extra_data"] = extra
+        return data
+
+    def _rendered(self):
         entries = [e for t in self.todos for e in t.entries()]
         if not self.message and not self.show_total and not any(e["visibility"] in WAITING for e in entries):
             entries.append(_entry("Total", 0.0, 0.0, "passed", ["Your total is shown when the grades are published."],
@@ -171,19 +212,21 @@ class Results:
         }
         if self.leaderboard:
             data["leaderboard"] = self.leaderboard
-        extra = {**self.extra, KEY: {**self.extra.get(KEY, {}), "assignment": self.assignment}}
-        data["extra_data"] = extra
         return data
 
     @classmethod
-    def from_gradescope(cls, data):
+    def from_gradescope(cls, data, *, strict=False):
         """The model of a results.json dict (one written by any version of the grader: entries without the
-        coursekit record keep their own score and status)."""
+        coursekit record keep their own score and status). `strict`: only a grader's results.json, whose tests
+        are a list (what run_autograder also demands)."""
         if not isinstance(data, dict):
             raise ValueError("a results.json holds a JSON object")
-        tests = data.get("tests", [])
+        tests = data.get("tests", [] if not strict else None)
         if not isinstance(tests, list):
             raise ValueError("a results.json's tests must be a list")
+        extra = data.get("extra_data") or {}
+        if not isinstance(extra, dict):
+            raise ValueError("a results.json's extra_data must be a JSON object")
         todos = []
         for test in tests:
             if not isinstance(test, dict) or "name" not in test:
@@ -199,12 +242,11 @@ class Results:
             else:
                 given = (float(test.get("score", 0) or 0), test.get("status", "failed"), str(test["name"]))
                 todos.append(TodoResult(meta.get("todo") or _id_of(test["name"]), points, given=given))
-        extra = data.get("extra_data") or {}
         output = str(data.get("output", ""))
         lines = output.splitlines()
-        return cls(todos=todos, assignment=extra.get(KEY, {}).get("assignment", ""), extra=extra,
+        return cls(todos=todos, assignment=extra.get(KEY, {}).get("assignment", ""), extra=dict(extra),
                    execution_time=float(data.get("execution_time", 0) or 0), leaderboard=data.get("leaderboard", []),
-                   message="" if todos else output, notes=lines[1:] if todos else [])
+                   message="" if todos else output, notes=lines[1:] if todos else [], written=dict(data))
 
     def by_id(self):
         return {t.id: t for t in self.todos}

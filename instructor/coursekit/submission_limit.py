@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .fsutil import atomic_write_text
 from .reference import Reference
-from .results import KEY
+from .results import Results
 
 REFUSED = 3
 
@@ -34,8 +34,7 @@ def _time(text):
 
 
 def _refused(previous):
-    results = previous.get("results") or {}
-    return (results.get("extra_data") or {}).get(KEY, {}).get("limit") == "refused"
+    return Results.from_gradescope(previous.get("results") or {}).refused
 
 
 def decide(metadata, limit, window_hours):
@@ -50,18 +49,14 @@ def decide(metadata, limit, window_hours):
     if len(counted) < limit:
         return None
     latest = earlier[-1]
-    results = dict(latest.get("results") or {"tests": []})
-    score = float(results.get("score", latest.get("score", 0.0)) or 0.0)
-    results["score"] = score
+    # Without its results.json, a submission keeps the score Gradescope recorded for it.
+    kept = Results.from_gradescope(latest.get("results") or {"tests": [], "score": latest.get("score", 0.0)})
+    kept.kept_score = float(kept.score or 0.0)
     again = _time(counted[-limit]["submission_time"]) + window
-    message = (f"Submission limit: {limit} graded submission(s) per {window_hours:g} hours. This submission was not "
-               f"graded; your previous score ({score:g}) stands. Your next submission is graded if made after "
-               f"{again.isoformat(timespec='minutes')}.")
-    results["output"] = message + ("\n\n" + results["output"] if results.get("output") else "")
-    extra = dict(results.get("extra_data") or {})
-    extra[KEY] = {**extra.get(KEY, {}), "limit": "refused"}
-    results["extra_data"] = extra
-    return results
+    kept.refusal = (f"Submission limit: {limit} graded submission(s) per {window_hours:g} hours. This submission was "
+                    f"not graded; your previous score ({kept.kept_score:g}) stands. Your next submission is graded if "
+                    f"made after {again.isoformat(timespec='minutes')}.")
+    return kept.to_gradescope()
 
 
 def main(*, metadata, results, root=None, config=None):

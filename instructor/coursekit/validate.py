@@ -28,6 +28,7 @@ from .config import node_matches
 from .grade import Grader
 from .reference import Reference
 from .release import write_solved
+from .results import Results
 
 
 def _score(grader, by_todo):
@@ -80,17 +81,16 @@ def _check_solved(grader, ref, todo_id, problems):
                         "to solve it with: run `make notebooks` first")
         return None, ref.config.todo(todo_id).points, [todo_id]
     with tempfile.TemporaryDirectory(prefix="coursekit-one-") as tmp:
-        results = grader.grade(write_solved(ref, grader.assignment, Path(tmp), solved=solved,
-                                           models=ref.root / grader.assignment))
+        results = Results.from_gradescope(grader.grade(write_solved(ref, grader.assignment, Path(tmp), solved=solved,
+                                                                    models=ref.root / grader.assignment)))
     expected = sum(ref.config.todo(t).points for t in solved)
-    if results["score"] != expected:
-        names = {f"{ref.config.todo(t).name} ({ref.config.todo(t).path})" for t in solved}
-        wrong = [f"{t['name']}={t['score']:g}" for t in results["tests"] if t["score"] and t["name"] not in names]
+    if results.score != expected:
+        wrong = [f"{t.label}={t.score:g}" for t in results.todos if t.score and t.id not in solved]
         problems.append(
-            f"release with only {', '.join(sorted(solved))} solved scores {results['score']:g}, expected {expected:g}"
+            f"release with only {', '.join(sorted(solved))} solved scores {results.score:g}, expected {expected:g}"
             + (f" (also scored: {', '.join(wrong)})" if wrong else "")
         )
-    return results["score"], expected, sorted(solved)
+    return results.score, expected, sorted(solved)
 
 
 def _run_public(kit):

@@ -19,7 +19,7 @@ import pytest
 from coursekit import cli, grade_batch, sandbox, workeruids
 from coursekit.bench_grading import make_batch
 from coursekit.cgroups import cpu_share_bounded
-from coursekit.grade_batch import batch_assignment, fingerprint, finished, grade_argv, submissions_in
+from coursekit.grade_batch import batch_assignment, fingerprint, finished, submissions_in
 from coursekit.identify import detect_assignment
 from coursekit.reference import Reference
 from coursekit.release import write_solved
@@ -182,16 +182,6 @@ def test_finished_needs_the_same_content_and_settings(tmp_path):
     first = fingerprint(folder)
     (folder / "x/a.py").rename(folder / "x/b.py")
     assert fingerprint(folder) != first
-
-
-def test_grade_argv_follows_the_grader_cli():
-    argv = grade_argv("s.zip", "r.json", assignment="assignment2", root="/ref", notebooks=True, isolation="uid",
-                      require_isolation=True, worker_uid_base=47100)
-    args = cli.build_parser().parse_args(argv)  # the flags exist in `coursekit grade`
-    assert (args.submission, args.results, args.assignment, args.root) == ("s.zip", "r.json", "assignment2", "/ref")
-    assert args.notebooks and args.isolation == "uid" and args.require_isolation and args.worker_uid_base == 47100
-    defaults = cli.build_parser().parse_args(grade_argv("s", "r"))
-    assert not defaults.notebooks and defaults.isolation == "auto" and not defaults.require_isolation
 
 
 def test_a_folder_with_two_assignments_notebooks_is_not_guessed(tree, tmp_path):

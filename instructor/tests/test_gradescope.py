@@ -195,6 +195,21 @@ def metadata(now, previous):
                 for h, score, refused in previous]}
 
 
+@pytest.mark.parametrize("hidden_checks, show_total", [("after_published", False), ("hidden", False), ("visible", True)])
+def test_a_results_json_read_back_is_written_back_byte_for_byte(hidden_checks, show_total):
+    graded = course_results(Visibility(hidden_checks=hidden_checks, show_total=show_total), show_total)
+    graded.leaderboard = [{"name": "Accuracy", "value": 0.91}]
+    for data in (graded.to_gradescope(), Results.failed("grader error, nothing was graded: boom").to_gradescope(),
+                 {"score": 3, "output": "another grader", "tests": [{"name": "t", "score": 3, "max_score": 5}]}):
+        text = json.dumps(data, indent=2)
+        back = Results.from_gradescope(json.loads(text))
+        assert json.dumps(back.to_gradescope(), indent=2) == text
+        back.extra["coursekit_batch"] = {"status": "graded"}  # what grade-batch adds, and nothing else changes
+        assert back.to_gradescope() == {**data, "extra_data": {**data.get("extra_data", {}), **back.extra}}
+    with pytest.raises(ValueError, match="tests must be a list"):
+        Results.from_gradescope({"score": 1}, strict=True)
+
+
 def test_submission_limit_refuses_the_next_within_its_window_and_keeps_the_score():
     assert decide(metadata(3, [(0, 1.0, False), (1, 2.0, False)]), 3, 24) is None  # the 3rd of 3
     refused = decide(metadata(3, [(0, 1.0, False), (1, 2.0, False), (2, 4.0, False)]), 3, 24)
