@@ -66,11 +66,9 @@ class Handle:
         return hash(("handle", self.id))
 
 
-def encode(value, handle_of=None):
-    """Return (json-able header, buffers) for `value`.
-
-    `handle_of(obj)` may turn a non-plain object into a Handle (the worker keeps its objects that way);
-    without it, such an object raises Unencodable naming its type."""
+def encode(value):
+    """Return (json-able header, buffers) for `value`; anything but plain data and Handles raises Unencodable
+    naming its type (the worker turns its own objects into Handles before it encodes a reply)."""
     buffers = []
 
     def enc(v, depth):
@@ -113,10 +111,6 @@ def encode(value, handle_of=None):
                     raise Unencodable(f"a dict key of type {type(k).__name__} (str or int keys only)")
                 items.append([k, enc(x, depth + 1)])
             return {"d": items}
-        if handle_of is not None:
-            handle = handle_of(v)
-            if handle is not None:
-                return {"h": handle.id}
         raise Unencodable(f"a {_type_name(v)}")
 
     header = enc(value, 0)

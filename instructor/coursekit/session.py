@@ -185,7 +185,7 @@ def install_runtime(folder):
 class RunningWorker:
     """One running worker process of a Run, and the reference process that answers its callbacks."""
 
-    def __init__(self, run, allowed, reference, *, timeout, answered=None):
+    def __init__(self, run, allowed, reference, *, timeout, answered):
         self.run = run
         # The TODOs whose reference the worker may ask for: never those under test, whose reference the
         # submission could otherwise ask for through the worker's own channel.
@@ -194,7 +194,7 @@ class RunningWorker:
         # reference of the TODOs under test makes itself: grade.Grader.expected); a check's own requests are
         # answered whatever they target. Any other call is recorded and refused: the grader checks the TODO
         # again with the student's own code for it, and the reference never does that work.
-        self.answered = self.allowed if answered is None else frozenset(answered) & self.allowed
+        self.answered = frozenset(answered) & self.allowed
         self.reference = reference
         self.timeout = timeout
         # TODOs whose reference the submission's code asked for (not the check's own direct requests).

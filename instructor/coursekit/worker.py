@@ -290,10 +290,6 @@ class Worker:
             return self.reply(body["value"], "handle")
         if op == "get":
             return self.reply(body["obj"], "data")
-        if op == "release":
-            for handle in body["handles"]:
-                self.objects.pop(handle.id, None)
-            return self.reply(None, "data")
         if op == "call":
             target = body["target"]
             fn = self._target(target) if isinstance(target, str) else target
