@@ -22,13 +22,6 @@ import traceback
 from . import hidden, protocol, session, worker
 
 
-class _Reply:
-    """The channel of an in-process worker: keeps the last frame it was sent."""
-
-    def send(self, message, buffers=()):
-        self.frame = (message, list(buffers))
-
-
 def _function_of(module, qualname):
     owner = module
     *path, attr = qualname.split(".")
@@ -42,9 +35,9 @@ class LocalWorker:
     `student` the code reached, as a sandboxed worker would record its callbacks (session.RunningWorker.called)."""
 
     def __init__(self, codes, student, sub_name, replacements=None):
-        self.channel = _Reply()
         self.replacements = replacements or {}
-        self.inner = worker.Worker(self.channel)
+        # No channel: the reference package's TODOs run here in-process, so the worker never makes a Callback.
+        self.inner = worker.Worker(None)
         self.inner.package = sub_name
         self.codes = codes  # code object -> TODO id
         self.student = frozenset(student)
@@ -70,19 +63,17 @@ class LocalWorker:
         return profile
 
     def request(self, op, value=None, returns="data", timeout=None, direct=()):
-        header, buffers = protocol.encode(value if value is not None else {})
-        message = {"op": op, "value": header, "returns": returns}
+        message, buffers = protocol.Request(op, value if value is not None else {}, returns).to_frame()
         # Replacements hold only while the request runs: the check computes its expected values with the
         # reference as it is.
         with replaced(self.inner.package, self.replacements):
             previous = sys.getprofile()
             sys.setprofile(self._profile(sys._getframe(), frozenset(direct)))
             try:
-                self.inner.answer(message, buffers)
+                reply = self.inner.answer(message, buffers)
             finally:
                 sys.setprofile(previous)
-        reply, out = self.channel.frame
-        return session.decode_reply(reply, out)
+        return session.decode_reply(*reply)
 
     def close(self):
         self.dead = True

@@ -56,6 +56,7 @@ from . import container, expected, feedback, hidden, models, regrade, rerun, san
 from .config import ConfigError
 from .fsutil import UnsafeArchiveError, atomic_write_text, copy_tree_no_symlinks, safe_extract
 from .identify import detect_assignment
+from .protocol import Op
 from .reference import Reference, is_junk
 from .release import build_kit
 from .results import Check, Results, TodoResult, leaderboard
@@ -218,7 +219,7 @@ class Grader:
         answered = set().union(*(self.expected[t] for t in student))
         worker = session.RunningWorker(run, {i for i, _, _ in callbacks}, reference, timeout=self.timeout, answered=answered)
         try:
-            report = worker.request("setup", {
+            report = worker.request(Op.SETUP, {
                 "package": self.package, "sub": run.path("sub"), "fallback": run.path("fallback"),
                 "modules": modules, "todo_module": todo.module, "callbacks": callbacks,
                 "disabled": [[_module_of(path), name, by] for path, by in disabled for name in [path.split("::")[1]]],

@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from .compare import difference
-from .protocol import Handle
+from .protocol import Handle, Op
 
 # The grader runs the checks of several TODOs at once in threads, and the reference draws from numpy's one
 # global generator (dropout_forward seeds it and draws its mask; the models' __init__ draw their weights).
@@ -175,12 +175,12 @@ class Tester:
 
     def _direct(self, op, value):
         """The TODOs a request targets itself: the function called, the class built (its __init__), the method."""
-        if op == "call" and isinstance(value.get("target"), str):
+        if op is Op.CALL and isinstance(value.get("target"), str):
             module, _, name = value["target"].partition(":")
             return {i for i, m, q in self._todos if m == module and q in (name, f"{name}.__init__")}
-        if op == "method":
+        if op is Op.METHOD:
             return {i for i, _, q in self._todos if q.rsplit(".", 1)[-1] == value["name"]}
-        if op == "bare" and value.get("init") is not None:
+        if op is Op.BARE and value.get("init") is not None:
             module, _, name = value["cls"].partition(":")
             return {i for i, m, q in self._todos if m == module and q == f"{name}.__init__"}
         return set()
@@ -193,11 +193,11 @@ class Tester:
     def call(self, target, *args, returns="data", **kwargs):
         """Call the submission's function `target` ('layers.affine_forward') or a handle to a callable."""
         target = target if isinstance(target, Handle) else self._target(target)
-        return self._request("call", {"target": target, "args": list(args), "kwargs": kwargs}, returns)
+        return self._request(Op.CALL, {"target": target, "args": list(args), "kwargs": kwargs}, returns)
 
     def method(self, obj, name, *args, returns="data", **kwargs):
         """Call method `name` of the worker object `obj` (a handle)."""
-        return self._request("method", {"obj": obj, "name": name, "args": list(args), "kwargs": kwargs}, returns)
+        return self._request(Op.METHOD, {"obj": obj, "name": name, "args": list(args), "kwargs": kwargs}, returns)
 
     def new(self, cls, *args, **kwargs):
         """Construct the submission's class `cls` ('classifiers.fc_net.FullyConnectedNet'); a handle."""
@@ -208,24 +208,24 @@ class Tester:
         `init` = (args, kwargs), by __init__ first (the reference's while its __init__ is not under test; the
         student's own, keeping attributes of its own beside `state`, when it is)."""
         init = None if init is None else [list(init[0]), dict(init[1])]
-        return self._request("bare", {"cls": self._target(cls), "state": state, "init": init}, "handle")
+        return self._request(Op.BARE, {"cls": self._target(cls), "state": state, "init": init}, "handle")
 
     def getattr(self, obj, name, returns="data"):
-        return self._request("getattr", {"obj": obj, "name": name}, returns)
+        return self._request(Op.GETATTR, {"obj": obj, "name": name}, returns)
 
     def setattr(self, obj, name, value):
-        self._request("setattr", {"obj": obj, "name": name, "value": value})
+        self._request(Op.SETATTR, {"obj": obj, "name": name, "value": value})
 
     def put(self, value):
         """Send plain data to the worker and keep it there; returns its handle (for dicts a call mutates)."""
-        return self._request("put", {"value": value}, "handle")
+        return self._request(Op.PUT, {"value": value}, "handle")
 
     def get(self, handle):
-        return self._request("get", {"obj": handle})
+        return self._request(Op.GET, {"obj": handle})
 
     def seed(self, seed):
         """Seed np.random and random in the worker (for TODOs that draw random numbers)."""
-        self._request("seed", {"seed": int(seed)})
+        self._request(Op.SEED, {"seed": int(seed)})
 
     # -- expectations ---------------------------------------------------------------------------
 

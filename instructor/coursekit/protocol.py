@@ -19,11 +19,24 @@ The JSON header is any plain value. Every JSON object in it is a tagged value wi
 Lists, str, int, float, bool and None are themselves. `decode` checks everything it reads against caps
 and an allowlist of dtypes; the grader decodes worker messages only with it, so a worker can send
 nothing but plain data: no objects of its own classes, no ndarray subclasses, no callables.
+
+The messages are typed records, each with `to_frame()` -> (message, buffers) and `from_frame(message, buffers)`,
+which raises ProtocolError on a frame that is not one:
+
+    Request  grader -> worker     {"op": Op, "value": {arguments}, "returns": spec}
+    Callback worker -> grader     {"callback": TODO id, "value": {"args", "kwargs", "state"}}
+             grader -> reference  the same, once the grader has checked it (session.py)
+    Reply    the answer to either {"ok": value} or {"error": {"type", "message", "where"}}
+    Ready    reference -> grader  {"ready": true}, once it has loaded the reference
+
+The worker and the reference process answer frames with the same loop, `serve`.
 """
 
+import enum
 import json
 import math
 import struct
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -66,11 +79,9 @@ class Handle:
         return hash(("handle", self.id))
 
 
-def encode(value, handle_of=None):
-    """Return (json-able header, buffers) for `value`.
-
-    `handle_of(obj)` may turn a non-plain object into a Handle (the worker keeps its objects that way);
-    without it, such an object raises Unencodable naming its type."""
+def encode(value):
+    """Return (json-able header, buffers) for `value`; anything but plain data and Handles raises Unencodable
+    naming its type (the worker turns its own objects into Handles before it encodes a reply)."""
     buffers = []
 
     def enc(v, depth):
@@ -113,10 +124,6 @@ def encode(value, handle_of=None):
                     raise Unencodable(f"a dict key of type {type(k).__name__} (str or int keys only)")
                 items.append([k, enc(x, depth + 1)])
             return {"d": items}
-        if handle_of is not None:
-            handle = handle_of(v)
-            if handle is not None:
-                return {"h": handle.id}
         raise Unencodable(f"a {_type_name(v)}")
 
     header = enc(value, 0)
@@ -256,3 +263,163 @@ def unpack(read_exact):
             raise ProtocolError("frame too large")
         buffers.append(read_exact(size))
     return message, buffers
+
+
+class Channel:
+    """Frames over a blocking socket: the worker's and the reference process's end (the grader's end reads under
+    a deadline: session.py)."""
+
+    def __init__(self, sock):
+        self.sock = sock
+
+    def send(self, message, buffers=()):
+        self.sock.sendall(pack(message, buffers))
+
+    def recv(self):
+        return recv_frame(self.sock)
+
+
+def serve(channel, answer):
+    """Answer frames until the other end closes `channel`: `answer(message, buffers)` returns the reply frame."""
+    while True:
+        try:
+            message, buffers = channel.recv()
+        except EOFError:
+            return
+        channel.send(*answer(message, buffers))
+
+
+class Op(str, enum.Enum):
+    """What a Request asks of the worker (worker.Worker has one method per member); `value` holds the keys named."""
+
+    SETUP = "setup"  # package, sub, fallback, modules, todo_module, callbacks, disabled: import the submission
+    SEED = "seed"  # seed: seed np.random and random
+    PUT = "put"  # value: keep it in the worker (returns a handle)
+    GET = "get"  # obj: a handle's object as plain data
+    CALL = "call"  # target ("module:qualname" or a handle), args, kwargs
+    METHOD = "method"  # obj, name, args, kwargs
+    BARE = "bare"  # cls, state, init ([args, kwargs] or None for no __init__): an object (a handle)
+    GETATTR = "getattr"  # obj, name
+    SETATTR = "setattr"  # obj, name, value
+
+
+@dataclass(frozen=True)
+class Request:
+    """The grader asks the worker for one thing. `returns`: "data", "handle" or a list of those for the items
+    of a returned tuple (handles keep objects in the worker)."""
+
+    op: Op
+    value: dict = field(default_factory=dict)
+    returns: str | list = "data"
+
+    def to_frame(self):
+        header, buffers = encode(self.value)
+        return {"op": Op(self.op).value, "value": header, "returns": self.returns}, buffers
+
+    @classmethod
+    def from_frame(cls, message, buffers, resolve_handle=None):
+        """`resolve_handle(id)`: the worker's object of a handle number (see decode)."""
+        if not isinstance(message, dict):
+            raise ProtocolError("a request must be a JSON object")
+        op = message.get("op")
+        try:
+            op = Op(op)
+        except (ValueError, TypeError):
+            raise ProtocolError(f"unknown request {op!r}") from None
+        value = decode(message["value"], buffers, resolve_handle) if "value" in message else {}
+        return cls(op, value, message.get("returns", "data"))
+
+
+@dataclass(frozen=True)
+class Error:
+    """What went wrong: an exception type name, its message, and `file.py:line in function` or ''. The worker
+    writes it, so the grader shows it only through feedback.py."""
+
+    type: str
+    message: str
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The answer to a Request or a Callback: `value`, or `error` when it is not None."""
+
+    value: object = None
+    error: Error | None = None
+
+    @classmethod
+    def failure(cls, type_name, message, where=""):
+        return cls(error=Error(type_name, message, where))
+
+    def to_frame(self):
+        """Unencodable when the value is not plain data."""
+        if self.error is not None:
+            return {"error": {"type": self.error.type, "message": self.error.message, "where": self.error.where}}, []
+        header, buffers = encode(self.value)
+        return {"ok": header}, buffers
+
+    @classmethod
+    def from_frame(cls, message, buffers, resolve_handle=None):
+        if not isinstance(message, dict):
+            raise ProtocolError("invalid message")
+        if "ok" in message:
+            try:
+                return cls(decode(message["ok"], buffers, resolve_handle))
+            except ProtocolError as exc:
+                raise ProtocolError(f"invalid value ({exc})") from None
+        error = message.get("error")
+        if not isinstance(error, dict):
+            raise ProtocolError("invalid message")
+        # Any JSON goes in the text fields: they are shown as text, and only through feedback.py.
+        return cls.failure(str(error.get("type", "Exception")), str(error.get("message", "")),
+                           str(error.get("where", "")))
+
+
+@dataclass(frozen=True)
+class Callback:
+    """The worker asks for the reference of TODO `todo` on these inputs (its stub was called; `state`: the plain
+    attributes of the object of a method). The answer is a Reply whose value is {"value": the result, "dicts":
+    {argument position or name: a dict argument as the reference left it}, "state": the object's plain
+    attributes after a method}, so the worker can update the submission's own dicts and object in place."""
+
+    todo: str
+    args: list
+    kwargs: dict
+    state: dict | None = None
+
+    def to_frame(self):
+        header, buffers = encode({"args": list(self.args), "kwargs": self.kwargs, "state": self.state})
+        return {"callback": self.todo, "value": header}, buffers
+
+    @staticmethod
+    def is_one(message):
+        """Whether a frame from the worker is a Callback (else it is the Reply to the grader's Request)."""
+        return isinstance(message, dict) and "callback" in message
+
+    @staticmethod
+    def todo_of(message):
+        """The TODO a callback frame names, unchecked: the grader checks it before decoding the inputs."""
+        return message.get("callback")
+
+    @classmethod
+    def from_frame(cls, message, buffers):
+        body = decode(message.get("value"), buffers)
+        todo = message.get("callback")
+        if (not isinstance(todo, str) or not isinstance(body, dict) or not isinstance(body.get("args"), list)
+                or not isinstance(body.get("kwargs"), dict)):
+            raise ProtocolError("malformed callback")
+        return cls(todo, body["args"], body["kwargs"], body.get("state"))
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The reference process's hello: it has loaded the reference and answers Callbacks from now on."""
+
+    def to_frame(self):
+        return {"ready": True}, []
+
+    @classmethod
+    def from_frame(cls, message, buffers):
+        if message != {"ready": True}:
+            raise ProtocolError("not the ready message")
+        return cls()

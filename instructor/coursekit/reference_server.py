@@ -56,18 +56,16 @@ def callbacks(ref):
 
 
 def answer(table, message, buffers):
-    """The reply frame (message, buffers) to one callback request."""
-    todo_id = message.get("callback")
-    name = str(todo_id).rsplit("::", 1)[-1]
+    """The reply frame to one callback frame (protocol.Callback)."""
+    name = str(protocol.Callback.todo_of(message)).rsplit("::", 1)[-1]
     try:
-        body = protocol.decode(message.get("value"), buffers)
-        result = table[todo_id](body["args"], body["kwargs"], body.get("state"))
-        header, out = protocol.encode(result)
-        return {"ok": header}, out
+        callback = protocol.Callback.from_frame(message, buffers)
+        result = table[callback.todo](callback.args, callback.kwargs, callback.state)
+        return protocol.Reply(result).to_frame()
     except MemoryError:
-        return {"error": {"type": "MemoryError", "message": f"{name} (reference) ran out of memory on the inputs it was given"}}, []
+        return protocol.Reply.failure("MemoryError", f"{name} (reference) ran out of memory on the inputs it was given").to_frame()
     except Exception as exc:  # noqa: BLE001 - the reference refused the inputs the submission passed
-        return {"error": {"type": type(exc).__name__, "message": f"{name} (reference) refused its inputs: {exc}"[:500]}}, []
+        return protocol.Reply.failure(type(exc).__name__, f"{name} (reference) refused its inputs: {exc}"[:500]).to_frame()
 
 
 def main(argv=None):
@@ -75,16 +73,11 @@ def main(argv=None):
     limit = int(memory_mb) << 20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     table = callbacks(Reference(root, config))
-    sock = socket.socket(fileno=int(fd))
+    channel = protocol.Channel(socket.socket(fileno=int(fd)))
     # Loading the reference takes a while on a busy machine; that time is not the submission's to pay.
-    sock.sendall(protocol.pack({"ready": True}))
-    while True:
-        try:
-            message, buffers = protocol.recv_frame(sock)
-        except EOFError:
-            return 0
-        reply, out = answer(table, message, buffers)
-        sock.sendall(protocol.pack(reply, out))
+    channel.send(*protocol.Ready().to_frame())
+    protocol.serve(channel, lambda message, buffers: answer(table, message, buffers))
+    return 0
 
 
 if __name__ == "__main__":

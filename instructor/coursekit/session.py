@@ -112,16 +112,15 @@ class ReferenceProcess:
             theirs.close()
         self.conn = _Connection(ours)
         try:
-            ready, _ = self.conn.recv(time.monotonic() + REFERENCE_START_TIMEOUT)
+            protocol.Ready.from_frame(*self.conn.recv(time.monotonic() + REFERENCE_START_TIMEOUT))
         except (CallTimeout, _Closed, protocol.ProtocolError):
-            ready = None
-        if ready != {"ready": True}:
             self.close()
             raise WorkerError(f"the reference process did not start within {REFERENCE_START_TIMEOUT} s; tell your "
-                              "instructor (is the grading machine overloaded?)")
+                              "instructor (is the grading machine overloaded?)") from None
 
-    def call(self, message, buffers, deadline):
-        """The reference's reply frame to one validated callback; CallTimeout when it does not come in time."""
+    def call(self, callback, deadline):
+        """The reference's reply frame to one validated protocol.Callback, passed on to the worker as it is (the
+        grader does not read it); CallTimeout when it does not come in time."""
         self.start_seconds = 0.0
         if self.proc is None:
             started = time.monotonic()
@@ -129,19 +128,18 @@ class ReferenceProcess:
             # The request's clock stops while the reference starts (the caller extends its own deadline too).
             self.start_seconds = time.monotonic() - started
             deadline += self.start_seconds
+        name = callback.todo.rsplit("::", 1)[-1]
         try:
-            self.conn.send(message, buffers)
+            self.conn.send(*callback.to_frame())
             return self.conn.recv(deadline)
         except CallTimeout:
             self.close()
-            name = str(message.get("callback")).rsplit("::", 1)[-1]
             raise CallTimeout(f"the reference {name} it called did not finish in time on the inputs it was "
                               "given; it was stopped") from None
         except (_Closed, protocol.ProtocolError):
             code = self.close()
-            name = str(message.get("callback")).rsplit("::", 1)[-1]
-            return {"error": {"type": "RuntimeError",
-                              "message": f"{name} (reference) could not run on its inputs (exit code {code})"}}, []
+            return protocol.Reply.failure("RuntimeError",
+                                          f"{name} (reference) could not run on its inputs (exit code {code})").to_frame()
 
     def close(self):
         """Stop the process (if any); the exit code it had ended with by itself, else None."""
@@ -155,24 +153,30 @@ class ReferenceProcess:
         return code
 
 
-def decode_reply(message, buffers):
-    """The value a worker's reply frame carries, or the WorkerError it reports (text a submission controls is
+def read_reply(message, buffers):
+    """The protocol.Reply of a worker's frame; BadReturn when the frame is none."""
+    try:
+        return protocol.Reply.from_frame(message, buffers)
+    except protocol.ProtocolError as exc:
+        raise BadReturn(f"the worker sent an {exc}") from None
+
+
+def value_of(reply):
+    """The value of a worker's protocol.Reply, or the WorkerError it reports (text a submission controls is
     shown only as feedback.py allows)."""
-    if "ok" in message:
-        try:
-            return protocol.decode(message["ok"], buffers)
-        except protocol.ProtocolError as exc:
-            raise BadReturn(f"the worker sent an invalid value ({exc})") from None
-    error = message.get("error")
-    if not isinstance(error, dict):
-        raise BadReturn("the worker sent an invalid message")
-    kind = str(error.get("type", "Exception"))
-    text = feedback.message(error.get("message", ""))
+    if reply.error is None:
+        return reply.value
+    kind, text = reply.error.type, feedback.message(reply.error.message)
     if kind == "BadReturn":
         raise BadReturn(text)
     if kind == "Refused":
         raise BadReturn(f"the request could not be carried out: {text}")
-    raise StudentError(feedback.exception_type(kind), text, feedback.location(error.get("where", "")))
+    raise StudentError(feedback.exception_type(kind), text, feedback.location(reply.error.where))
+
+
+def decode_reply(message, buffers):
+    """The value a worker's reply frame carries, or the WorkerError it reports."""
+    return value_of(read_reply(message, buffers))
 
 
 def install_runtime(folder):
@@ -185,7 +189,7 @@ def install_runtime(folder):
 class RunningWorker:
     """One running worker process of a Run, and the reference process that answers its callbacks."""
 
-    def __init__(self, run, allowed, reference, *, timeout, answered=None):
+    def __init__(self, run, allowed, reference, *, timeout, answered):
         self.run = run
         # The TODOs whose reference the worker may ask for: never those under test, whose reference the
         # submission could otherwise ask for through the worker's own channel.
@@ -194,7 +198,7 @@ class RunningWorker:
         # reference of the TODOs under test makes itself: grade.Grader.expected); a check's own requests are
         # answered whatever they target. Any other call is recorded and refused: the grader checks the TODO
         # again with the student's own code for it, and the reference never does that work.
-        self.answered = self.allowed if answered is None else frozenset(answered) & self.allowed
+        self.answered = frozenset(answered) & self.allowed
         self.reference = reference
         self.timeout = timeout
         # TODOs whose reference the submission's code asked for (not the check's own direct requests).
@@ -248,7 +252,7 @@ class RunningWorker:
     # -- requests ---------------------------------------------------------------------------------
 
     def request(self, op, value=None, returns="data", timeout=None, direct=()):
-        """Send one request; answer callbacks until the reply arrives; return the decoded value.
+        """Send one protocol.Request; answer callbacks until the reply arrives; return the decoded value.
 
         `direct`: the TODO ids this request targets itself (a check constructing a model runs the reference
         __init__ through a callback): their callbacks do not count as calls made by the submission's code.
@@ -256,50 +260,46 @@ class RunningWorker:
         if self.dead:
             raise WorkerDied("the worker was stopped by an earlier failure")
         self._direct = frozenset(direct)
-        header, buffers = protocol.encode(value if value is not None else {})
-        self._send({"op": op, "value": header, "returns": returns}, buffers)
+        self._send(*protocol.Request(op, value if value is not None else {}, returns).to_frame())
         deadline = time.monotonic() + (timeout or self.timeout)
         try:
             while True:
                 message, buffers = self._recv(deadline)
-                if "callback" in message:
-                    self._answer_callback(message, buffers, deadline)
-                    deadline += self.reference.start_seconds
-                    continue
-                if "ok" in message or not isinstance(message.get("error"), dict):
-                    return decode_reply(message, buffers)
-                break
+                if not protocol.Callback.is_one(message):
+                    reply = read_reply(message, buffers)
+                    break
+                self._answer_callback(message, buffers, deadline)
+                deadline += self.reference.start_seconds
         except WorkerError:
             # A timeout, a dead worker or a message outside the protocol: this worker is done for.
             self.close()
             raise
-        return decode_reply(message, buffers)
+        # An error the code under test raised ends this request only: the worker serves the next one.
+        return value_of(reply)
 
     def _answer_callback(self, message, buffers, deadline):
         self.reference.start_seconds = 0.0
-        todo_id = message.get("callback")
+        # The TODO and the size are checked before the inputs are decoded: the cheap refusals first.
+        todo_id = protocol.Callback.todo_of(message)
         if not isinstance(todo_id, str) or todo_id not in self.allowed:
-            self._send({"error": {"type": "RuntimeError", "message": f"no reference for {todo_id!r}"}})
+            self._send(*protocol.Reply.failure("RuntimeError", f"no reference for {todo_id!r}").to_frame())
             return
         name = todo_id.rsplit("::", 1)[-1]
         if todo_id not in self._direct:
             self.called.add(todo_id)
             if todo_id not in self.answered:
-                self._send({"error": {"type": "RuntimeError", "message": f"{name} is not part of this TODO's work in "
-                                      "the course: it is checked with your own code for it"}})
+                self._send(*protocol.Reply.failure("RuntimeError", f"{name} is not part of this TODO's work in the "
+                                                   "course: it is checked with your own code for it").to_frame())
                 return
         if sum(len(b) for b in buffers) > MAX_CALLBACK_BYTES:
-            self._send({"error": {"type": "ValueError",
-                                  "message": f"{name} was called with more than {MAX_CALLBACK_BYTES >> 20} MB of arrays"}})
+            self._send(*protocol.Reply.failure(
+                "ValueError", f"{name} was called with more than {MAX_CALLBACK_BYTES >> 20} MB of arrays").to_frame())
             return
         try:
-            body = protocol.decode(message.get("value"), buffers)
-            if not isinstance(body, dict) or not isinstance(body.get("args"), list) or not isinstance(body.get("kwargs"), dict):
-                raise protocol.ProtocolError("malformed callback")
+            callback = protocol.Callback.from_frame(message, buffers)
         except protocol.ProtocolError as exc:
             raise BadReturn(f"the worker sent an invalid callback ({exc})") from None
-        reply, out = self.reference.call({"callback": todo_id, "value": message.get("value")}, buffers, deadline)
-        self._send(reply, out)
+        self._send(*self.reference.call(callback, deadline))
 
     def close(self):
         if not self.dead:

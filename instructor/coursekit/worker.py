@@ -4,8 +4,9 @@ It is started by the grader inside the sandbox (sandbox.py), with a copy of this
 in a read-only runtime folder, the submission's package read-only, and one socket to the grader
 (its fd number is the first argument).
 It imports nothing from coursekit: student code here could read or change anything in this process,
-so nothing in it decides a score. The grader sends requests (call a function or method by name with
-inputs it made; build an object; read an attribute) and gets back plain data or handles.
+so nothing in it decides a score. The grader sends requests (protocol.Request: call a function or method by
+name with inputs it made; build an object; read an attribute), which Worker.answer dispatches to one method per
+protocol.Op, and gets back plain data or handles.
 
 One worker serves the checks of one TODO. Every other TODO of the assignment is replaced, wherever the
 package refers to it, by a stub that asks the grader to run the reference implementation on the same
@@ -35,17 +36,7 @@ else:
     import _coursekit_protocol as protocol
 
 MAX_MESSAGE = 500
-
-
-class _Channel:
-    def __init__(self, fd):
-        self.sock = socket.socket(fileno=fd)
-
-    def send(self, message, buffers=()):
-        self.sock.sendall(protocol.pack(message, buffers))
-
-    def recv(self):
-        return protocol.recv_frame(self.sock)
+Op = protocol.Op
 
 
 class _Refused(Exception):
@@ -53,6 +44,8 @@ class _Refused(Exception):
 
 
 class Worker:
+    """Answers the grader's Requests (`answer`, served by protocol.serve); `channel` carries its Callbacks."""
+
     def __init__(self, channel):
         self.channel = channel
         self.objects = {}
@@ -73,18 +66,12 @@ class Worker:
             raise _Refused(f"unknown object #{handle_id}")
         return self.objects[handle_id]
 
-    def decode(self, header, buffers):
-        return protocol.decode(header, buffers, resolve_handle=self.resolve)
-
     def reply(self, value, spec):
-        """Send `value` shaped by `spec`: "data", "handle" or a list of those for the items of a tuple."""
+        """The reply frame of `value` shaped by `spec`: "data", "handle" or a list of those for the items of a tuple."""
         try:
-            shaped = self._shape(value, spec)
-            header, buffers = protocol.encode(shaped)
+            return protocol.Reply(self._shape(value, spec)).to_frame()
         except protocol.Unencodable as exc:
-            self.channel.send({"error": {"type": "BadReturn", "message": f"returned {exc}", "where": ""}})
-            return
-        self.channel.send({"ok": header}, buffers)
+            return protocol.Reply.failure("BadReturn", f"returned {exc}").to_frame()
 
     def _shape(self, value, spec):
         if spec == "data":
@@ -245,20 +232,19 @@ class Worker:
         """Run the reference of `todo_id` in the grader on these inputs; update mutated dicts in place."""
         state = protocol.plain_attrs(obj) if obj is not None else None
         try:
-            header, buffers = protocol.encode({"args": list(args), "kwargs": kwargs, "state": state})
+            frame = protocol.Callback(todo_id, list(args), kwargs, state).to_frame()
         except protocol.Unencodable as exc:
             raise TypeError(
                 f"{todo_id.rsplit('::', 1)[-1]} was called with {exc}; while another TODO is checked it runs "
                 "as the reference, which takes arrays, numbers and dicts"
             ) from None
-        self.channel.send({"callback": todo_id, "value": header}, buffers)
-        message, buffers = self.channel.recv()
-        if "error" in message:
-            error = message["error"]
+        self.channel.send(*frame)
+        reply = protocol.Reply.from_frame(*self.channel.recv())
+        if reply.error is not None:
             cls = {"ValueError": ValueError, "TypeError": TypeError, "KeyError": KeyError,
-                   "IndexError": IndexError}.get(error.get("type"), RuntimeError)
-            raise cls(str(error.get("message", ""))[:MAX_MESSAGE])
-        result = protocol.decode(message["ok"], buffers)
+                   "IndexError": IndexError}.get(reply.error.type, RuntimeError)
+            raise cls(reply.error.message[:MAX_MESSAGE])
+        result = reply.value
         for position, new in result.get("dicts", {}).items():
             target = args[position] if isinstance(position, int) else kwargs[position]
             _merge(target, new)
@@ -271,67 +257,67 @@ class Worker:
                     setattr(obj, key, new)
         return result["value"]
 
-    # -- requests ---------------------------------------------------------------------------------
+    # -- requests: one method per protocol.Op, each returning the reply frame -------------------------
 
-    def handle(self, message, buffers):
-        op = message.get("op")
-        body = self.decode(message.get("value"), buffers) if "value" in message else {}
-        spec = message.get("returns", "data")
-        if op == "setup":
-            report = self.setup(body["package"], body["sub"], body["fallback"], body["modules"], body["todo_module"])
-            self.install_callbacks(body["callbacks"])
-            self.disable(body.get("disabled", []))
-            return self.reply(report, "data")
-        if op == "seed":
-            np.random.seed(body["seed"])
-            random.seed(body["seed"])
-            return self.reply(None, "data")
-        if op == "put":
-            return self.reply(body["value"], "handle")
-        if op == "get":
-            return self.reply(body["obj"], "data")
-        if op == "release":
-            for handle in body["handles"]:
-                self.objects.pop(handle.id, None)
-            return self.reply(None, "data")
-        if op == "call":
-            target = body["target"]
-            fn = self._target(target) if isinstance(target, str) else target
-            return self.reply(fn(*body.get("args", ()), **body.get("kwargs", {})), spec)
-        if op == "method":
-            return self.reply(getattr(body["obj"], body["name"])(*body.get("args", ()), **body.get("kwargs", {})), spec)
-        if op == "bare":
-            cls = self._target(body["cls"])
-            init = body.get("init")
-            obj = cls(*init[0], **init[1]) if init is not None else cls.__new__(cls)
-            for key, value in body["state"].items():
-                setattr(obj, key, value)
-            return self.reply(obj, "handle")
-        if op == "getattr":
-            return self.reply(getattr(body["obj"], body["name"]), spec)
-        if op == "setattr":
-            setattr(body["obj"], body["name"], body["value"])
-            return self.reply(None, "data")
-        raise _Refused(f"unknown request {op!r}")
+    def _setup(self, request):
+        body = request.value
+        report = self.setup(body["package"], body["sub"], body["fallback"], body["modules"], body["todo_module"])
+        self.install_callbacks(body["callbacks"])
+        self.disable(body.get("disabled", []))
+        return self.reply(report, "data")
+
+    def _seed(self, request):
+        np.random.seed(request.value["seed"])
+        random.seed(request.value["seed"])
+        return self.reply(None, "data")
+
+    def _put(self, request):
+        return self.reply(request.value["value"], "handle")
+
+    def _get(self, request):
+        return self.reply(request.value["obj"], "data")
+
+    def _call(self, request):
+        body = request.value
+        fn = self._target(body["target"]) if isinstance(body["target"], str) else body["target"]
+        return self.reply(fn(*body.get("args", ()), **body.get("kwargs", {})), request.returns)
+
+    def _method(self, request):
+        body = request.value
+        return self.reply(getattr(body["obj"], body["name"])(*body.get("args", ()), **body.get("kwargs", {})),
+                          request.returns)
+
+    def _bare(self, request):
+        body = request.value
+        cls = self._target(body["cls"])
+        init = body.get("init")
+        obj = cls(*init[0], **init[1]) if init is not None else cls.__new__(cls)
+        for key, value in body["state"].items():
+            setattr(obj, key, value)
+        return self.reply(obj, "handle")
+
+    def _getattr(self, request):
+        return self.reply(getattr(request.value["obj"], request.value["name"]), request.returns)
+
+    def _setattr(self, request):
+        setattr(request.value["obj"], request.value["name"], request.value["value"])
+        return self.reply(None, "data")
+
+    OPS = {Op.SETUP: _setup, Op.SEED: _seed, Op.PUT: _put, Op.GET: _get, Op.CALL: _call, Op.METHOD: _method,
+           Op.BARE: _bare, Op.GETATTR: _getattr, Op.SETATTR: _setattr}
 
     def answer(self, message, buffers):
-        """Carry out one request and send its reply: the value, or the error the code under test raised."""
+        """The reply frame to one request frame: the value, or the error the code under test raised. A frame that
+        is no Request (an unknown op, a value outside the format, an unknown handle) is refused."""
         try:
-            self.handle(message, buffers)
+            request = protocol.Request.from_frame(message, buffers, resolve_handle=self.resolve)
+            return self.OPS[request.op](self, request)
         except (_Refused, protocol.ProtocolError) as exc:
-            self.channel.send({"error": {"type": "Refused", "message": str(exc)[:MAX_MESSAGE], "where": ""}})
+            return protocol.Reply.failure("Refused", str(exc)[:MAX_MESSAGE]).to_frame()
         except BaseException as exc:  # noqa: BLE001 - the student's code raised; report it, keep serving
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            self.channel.send({"error": _error(exc, self.sub)})
-
-    def serve(self):
-        while True:
-            try:
-                message, buffers = self.channel.recv()
-            except EOFError:
-                return
-            self.answer(message, buffers)
+            return protocol.Reply(error=protocol.Error(**_error(exc, self.sub))).to_frame()
 
 
 def _refused(qualname, todo):
@@ -389,8 +375,8 @@ def _error(exc, sub):
 
 
 def main():
-    channel = _Channel(int(sys.argv[1]))
-    Worker(channel).serve()
+    channel = protocol.Channel(socket.socket(fileno=int(sys.argv[1])))
+    protocol.serve(channel, Worker(channel).answer)
 
 
 if __name__ == "__main__":

@@ -559,12 +559,10 @@ def test_a_reference_that_outlives_its_request_is_stopped():
 
     reference = session.ReferenceProcess(REPO, REPO / "instructor/grading.toml", 2048)
     args = [np.zeros((1, 1, 1, 1)), np.zeros((1, 1, 1, 1)), np.zeros(1), {"stride": 1, "pad": 5000}]
-    header, buffers = protocol.encode({"args": args, "kwargs": {}, "state": None})
     start = time.monotonic()
     try:
         with pytest.raises(session.CallTimeout, match="the reference conv_forward_naive it called did not finish"):
-            reference.call({"callback": "cs231n/layers.py::conv_forward_naive", "value": header}, buffers,
-                           time.monotonic() + 3)
+            reference.call(protocol.Callback("cs231n/layers.py::conv_forward_naive", args, {}), time.monotonic() + 3)
     finally:
         reference.close()
     assert time.monotonic() - start < 30
