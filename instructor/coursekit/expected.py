@@ -1,12 +1,12 @@
 """The reference run through its own hidden checks, in the grader's process: which TODOs each TODO calls.
 
 A worker checks one TODO with the student's code and answers every other TODO it calls with the reference
-(grade.py). Some of those calls are the course's design — `FullyConnectedNet.loss` runs the layers through
+(code_checks.py). Some of those calls are the course's design — `FullyConnectedNet.loss` runs the layers through
 `affine_relu_forward`, `TwoLayerNet.train` calls `loss` — and the reference standing in for them keeps each
 TODO's points its own. Others are the student handing the TODO's own work to another TODO: a
 `batchnorm_backward` that returns `batchnorm_backward_alt(...)`, a `TwoLayerNet` built on
 `FullyConnectedNet`. Whichever TODOs the reference implementation of a TODO itself calls, on the same checks,
-are its *expected* calls (`expected_calls`); grade.py checks every other call a submission makes with the
+are its *expected* calls (`expected_calls`); code_checks.py checks every other call a submission makes with the
 student's own code.
 
 The reference package is trusted code, so here it runs in-process, through the worker's own request

@@ -13,7 +13,7 @@ names everything its score depends on that the instructor can change:
 
 The fingerprint is recorded with each TODO's result (results.py); grade-batch compares it with the current
 one. Fingerprints are read from the sources with `ast`, never by importing them. A TODO regraded alone is
-checked with the recorded pass or fail of the others (grade.Grader._check_code), as in a full grade.
+checked with the recorded pass or fail of the others (code_checks.CodeChecks.check), as in a full grade.
 
 Not in a fingerprint: the reference of *other* TODOs that this TODO's reference calls (the reference answers
 those calls while it is checked), the given files and the grader itself. After such a change, regrade whole

@@ -28,7 +28,7 @@ not seen until the next grader starts.
 The helpers here fork the grader (`as_uid`). Only where no other thread of the grader computes: a fork
 during a threaded BLAS call in another thread (a hidden check's numpy) leaves that call waiting for ever
 for the BLAS threads the fork took down. So they run before and after a submission's checks, and after
-each program only in the uid mode, whose checks run one at a time in one thread (grade.py).
+each program only in the uid mode, whose checks run one at a time in one thread (code_checks.py).
 """
 
 import contextlib

@@ -39,8 +39,8 @@ def _score(grader, by_todo):
 
 def _check_reference(grader, ref, problems):
     with tempfile.TemporaryDirectory(prefix="coursekit-ref-") as tmp:
-        by_todo, _ = grader.check_submission(write_solved(ref, grader.assignment, Path(tmp),
-                                                                      models=ref.root / grader.assignment))
+        by_todo = grader.check_submission(write_solved(ref, grader.assignment, Path(tmp),
+                                                       models=ref.root / grader.assignment)).by_todo
     for todo_id, results in by_todo.items():
         for result in results:
             if not result.passed:
@@ -51,7 +51,7 @@ def _check_reference(grader, ref, problems):
 
 
 def _check_release(grader, problems):
-    by_todo, _ = grader.check_submission(grader.base)
+    by_todo = grader.check_submission(grader.base).by_todo
     todos = {t.id: t for t in grader.todos}
     for todo_id, results in by_todo.items():
         todo = todos[todo_id]
