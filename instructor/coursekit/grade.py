@@ -87,10 +87,6 @@ def build_base(ref, assignment, dest):
     return notes
 
 
-def _friendly(todo):
-    return f"{todo.name} ({todo.path})"
-
-
 class Grader:
     """Grades submissions of one assignment; build once, call grade() per submission."""
 
