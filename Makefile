@@ -33,7 +33,7 @@ build: setup
 
 # nbval runs first: the reference notebooks save the models (<tag>.npz) grade-check measures, and they are
 # what `make` leaves behind, so every test after it meets the same tree whether or not `make` ran before.
-# No test reads those models unless it names them (coursekit.release.write_solved(models=...)).
+# No test reads those models unless it names them (coursekit.authoring.release.write_solved(models=...)).
 test: setup lint nbval unit instructor-and-kit-checks grade-check
 
 # The instructor tests and the kits in fresh venvs at once: the venvs mostly wait on PyPI downloads and

@@ -3,9 +3,9 @@
 import argparse
 import sys
 
-from . import sandbox
 from .config import ConfigError
 from .markers import MarkerError
+from .sandbox import isolation as sandbox
 
 
 def _common(parser):
@@ -114,20 +114,20 @@ def main(argv=None):
     common = {"root": getattr(args, "root", None), "config": getattr(args, "config", None)}
     try:
         if args.command == "release":
-            from . import release
+            from .authoring import release
 
             return release.main(**common, out=args.out, assignments=args.assignments)
         if args.command == "validate":
-            from . import validate
+            from .course import validate
 
             return validate.main(**common, assignments=args.assignments, solve=args.solve, public=args.public)
         if args.command == "grade":
-            from . import grade
-            from .options import GradeOptions
+            from .grading import grade
+            from .grading.options import GradeOptions
 
             return grade.main(GradeOptions.from_args(args))
         if args.command == "grade-batch":
-            from . import grade_batch
+            from .course import grade_batch
 
             return grade_batch.main(**common, folder=args.folder, out=args.out, csv_path=args.csv, jobs=args.jobs,
                                     assignment=args.assignment, notebooks=args.notebooks, timeout=args.timeout,
@@ -135,27 +135,27 @@ def main(argv=None):
                                     worker_python=args.worker_python, worker_uid_base=args.worker_uid_base,
                                     only=args.only)
         if args.command == "submission-limit":
-            from . import submission_limit
+            from .course import submission_limit
 
             return submission_limit.main(**common, metadata=args.metadata, results=args.results)
         if args.command == "report":
-            from . import report
+            from .course import report
 
             return report.main(out=args.out, csv_path=args.csv)
         if args.command == "export":
-            from . import export
+            from .course import export
 
             return export.main(folders=args.folders, out=args.out, fmt=args.format, todos=args.todos,
                                id_pattern=args.id_pattern)
         if args.command == "gradescope":
-            from . import gradescope
+            from .course import gradescope
 
             return gradescope.main(**common, assignment=args.assignment, out=args.out, notebooks=args.notebooks)
         if args.command == "cifar-format":
-            from . import cifar_format
+            from .notebooks import cifar_format
 
             return cifar_format.main(out=args.out, num_train=args.train, num_test=args.test, seed=args.seed)
-        from . import run_notebooks
+        from .notebooks import run_notebooks
 
         return run_notebooks.main(**common, out=args.out, only=args.only, timeout=args.timeout)
     except (MarkerError, ConfigError, FileNotFoundError, ValueError, RuntimeError) as exc:

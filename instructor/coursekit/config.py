@@ -3,7 +3,7 @@
     [course]
     package = "cs231n"                      # the student package
     public_tests = "tests"                  # shipped to students; they do not decide scores
-    hidden_tests = "instructor/hidden_tests"  # grader-side checks (coursekit.hidden), one @check per case
+    hidden_tests = "instructor/hidden_tests"  # grader-side checks (coursekit.grading.hidden), one @check per case
     kit_files = ["setup.py", "pyproject.toml", "requirements.txt", "get_datasets.sh", "collectSubmission.sh"]
     given = ["cs231n/fast_layers.py"]       # always the reference's copy when grading, whatever was submitted
 
@@ -13,7 +13,7 @@
                                             # started by then fail (Gradescope's limit stays out of reach)
     memory_mb = 4096                        # address space of a worker
     model_timeout = 60                      # seconds for the submission's classes to score the notebook
-                                            # TODOs' models, all of them together (coursekit.models)
+                                            # TODOs' models, all of them together (coursekit.grading.models)
     notebook_cell_timeout = 900             # --notebooks: seconds per cell
     notebook_timeout = 1800                 # --notebooks: seconds for all notebooks of a submission
 
@@ -60,7 +60,7 @@
 A code TODO is scored by the hidden checks that name it; a notebook TODO by the model file `<tag>.npz`
 (override with `model = "file.npz"`): its class must be one of `classes`, the submission's own class must
 reproduce it, and the accuracy the grader measures itself with the reference code must reach min_accuracy
-(coursekit.models says what else is checked).
+(coursekit.grading.models says what else is checked).
 A node id in `public` matches every collected test whose id equals it or starts with it followed by `[`
 (parametrized) or `::` (a class's tests).
 """

@@ -1,7 +1,7 @@
 """File helpers: atomic writes, safe unpacking of untrusted zips, reproducible zips.
 
 Files written here get the mode open() would give them, 0666 less the umask: the grader runs with umask 077,
-so nothing it writes (results, scores, logs) is readable by a worker uid (sandbox.py's rules)."""
+so nothing it writes (results, scores, logs) is readable by a worker uid (sandbox/isolation.py's rules)."""
 
 import contextlib
 import os

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import config as config_mod
-from . import notebooks
 from .markers import MarkerError, find_regions, qualnames
+from .notebooks import nbio as notebooks
 
 CONFIG_REL = "instructor/grading.toml"
 # Never part of a kit or a submission: build products, caches, editor and notebook leftovers.

@@ -20,7 +20,7 @@
 set -euo pipefail
 
 AG=${AUTOGRADER_ROOT:-/autograder}
-# The grader's secret (coursekit/secret.py) lives in the image, root-only; setup.sh makes it.
+# The grader's secret (coursekit/grading/secret.py) lives in the image, root-only; setup.sh makes it.
 export COURSEKIT_SECRET_FILE=$AG/secret/grader-secret
 SRC=$AG/source
 REF=$SRC/reference
@@ -73,7 +73,7 @@ rm -rf "$AG/base"
 "$VENV/bin/python" - "$REF" "@@ASSIGNMENT@@" "$BASE" <<'EOF' || die "the grading kit did not build"
 import sys
 
-from coursekit.grade import build_base
+from coursekit.grading.grade import build_base
 from coursekit.reference import Reference
 
 notes = build_base(Reference(sys.argv[1]), sys.argv[2], sys.argv[3])
@@ -82,9 +82,9 @@ if notes:
 EOF
 
 step "the grader's secret"
-# Hidden inputs are drawn from an HMAC of the graded code under this secret (coursekit/secret.py): made once in
+# Hidden inputs are drawn from an HMAC of the graded code under this secret (coursekit/grading/secret.py): made once in
 # the image, so every submission's container and a regrade share it, and readable by root only.
-"$VENV/bin/python" -c 'from coursekit.secret import grader_secret, secret_path; grader_secret(); print(secret_path())' \
+"$VENV/bin/python" -c 'from coursekit.grading.secret import grader_secret, secret_path; grader_secret(); print(secret_path())' \
     || die "cannot create the grader's secret"
 
 step "permissions, checked as the worker uid $WORKER_UID"
@@ -102,7 +102,7 @@ fi
 if as_worker test -r "$REF/instructor/grading.toml"; then
     die "uid $WORKER_UID can read the reference tree"
 fi
-if as_worker test -r "$("$VENV/bin/python" -c 'from coursekit.secret import secret_path; print(secret_path())')"; then
+if as_worker test -r "$("$VENV/bin/python" -c 'from coursekit.grading.secret import secret_path; print(secret_path())')"; then
     die "uid $WORKER_UID can read the grader's secret"
 fi
 

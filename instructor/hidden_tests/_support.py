@@ -10,9 +10,9 @@ import weakref
 from contextlib import contextmanager
 
 import numpy as np
-from coursekit.compare import difference, grads_floor
-from coursekit.hidden import CheckFailed, reference_rng
-from coursekit.session import BadReturn, StudentError
+from coursekit.grading.compare import difference, grads_floor
+from coursekit.grading.hidden import CheckFailed, reference_rng
+from coursekit.grading.session import BadReturn, StudentError
 
 __all__ = ["reference_rng"]
 

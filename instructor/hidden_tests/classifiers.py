@@ -16,8 +16,8 @@ import copy
 
 import _support as S
 import numpy as np
-from coursekit.hidden import check
-from coursekit.session import StudentError
+from coursekit.grading.hidden import check
+from coursekit.grading.session import StudentError
 
 F32, F64 = np.float32, np.float64
 

@@ -10,7 +10,7 @@ import copy
 
 import _support as S
 import numpy as np
-from coursekit.hidden import check
+from coursekit.grading.hidden import check
 
 F32, F64 = np.float32, np.float64
 NET = "classifiers.cnn.ConvNet"

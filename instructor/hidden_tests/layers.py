@@ -11,7 +11,7 @@ were (the docstrings' rule).
 
 import _support as S
 import numpy as np
-from coursekit.hidden import check
+from coursekit.grading.hidden import check
 
 F32, F64 = np.float32, np.float64
 

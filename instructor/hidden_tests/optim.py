@@ -7,7 +7,7 @@ import copy
 
 import _support as S
 import numpy as np
-from coursekit.hidden import check
+from coursekit.grading.hidden import check
 
 # Allowed normalised difference (float64, float32), from instructor/tools/measure_tolerances.py over these
 # checks' configurations (honest variants: terms in either order, dw**2 or dw * dw, float32 kept or promoted,

@@ -68,7 +68,7 @@ def test_total():
     assert Acc().total() == 6
 '''
 
-HIDDEN_CHECKS = '''from coursekit.hidden import check
+HIDDEN_CHECKS = '''from coursekit.grading.hidden import check
 
 
 @check("cs231n/ops.py::add")

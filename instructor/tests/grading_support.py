@@ -1,7 +1,7 @@
 """Submissions, graders and leftovers checks for test_cheats.py and test_honest.py (not a test module).
 
 The tests grade submissions of the real course (this repository) through the real Grader, as root in the
-namespaces mode. A submission is written from the reference with coursekit.release.write_solved (every TODO
+namespaces mode. A submission is written from the reference with coursekit.authoring.release.write_solved (every TODO
 solved, some, or none) and then edited: a region's body replaced, a file rewritten, files added.
 """
 
@@ -18,11 +18,11 @@ import textwrap
 import time
 from pathlib import Path
 
-from coursekit import sandbox
-from coursekit.grade import Grader, build_base
+from coursekit.authoring.release import build_kit, write_solved
+from coursekit.grading.grade import Grader, build_base
 from coursekit.markers import find_regions, qualnames
 from coursekit.reference import Reference
-from coursekit.release import build_kit, write_solved
+from coursekit.sandbox import isolation as sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 A1, A2 = "assignment1", "assignment2"

@@ -20,7 +20,9 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import pytest
-from coursekit import fsutil, grade, workeruids
+from coursekit import fsutil
+from coursekit.grading import grade
+from coursekit.sandbox import workeruids
 from grading_support import (
     A1,
     A2,
@@ -555,7 +557,7 @@ def test_the_reference_never_does_work_a_todo_hands_to_another(tmp_path):
 def test_a_reference_that_outlives_its_request_is_stopped():
     # The reference answers callbacks in a process of its own, stopped at the request's deadline: the grader
     # itself never computes for a submission, whatever inputs reach the reference.
-    from coursekit import protocol, session
+    from coursekit.grading import protocol, session
 
     reference = session.ReferenceProcess(REPO, REPO / "instructor/grading.toml", 2048)
     args = [np.zeros((1, 1, 1, 1)), np.zeros((1, 1, 1, 1)), np.zeros(1), {"stride": 1, "pad": 5000}]

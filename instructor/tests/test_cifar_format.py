@@ -6,7 +6,7 @@ import struct
 import numpy as np
 import pytest
 from coursekit import cli
-from coursekit.cifar_format import to_cifar_images
+from coursekit.notebooks.cifar_format import to_cifar_images
 
 from cs231n.data_utils import get_data
 
@@ -60,6 +60,6 @@ def test_images_are_shifted_coloured_copies():
 
 def test_training_count_must_split_into_five_batches(tmp_path):
     with pytest.raises(ValueError, match="multiple of 5"):
-        from coursekit.cifar_format import main
+        from coursekit.notebooks.cifar_format import main
 
         main(out=tmp_path, num_train=12)

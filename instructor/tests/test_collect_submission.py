@@ -10,8 +10,8 @@ import zipfile
 
 import nbformat
 import pytest
+from coursekit.authoring.release import release_assignment, write_solved
 from coursekit.reference import Reference
-from coursekit.release import release_assignment, write_solved
 
 from cs231n.collect import merged_notebook
 

@@ -1,6 +1,6 @@
-"""What of a submission's own text reaches its results (coursekit.feedback)."""
+"""What of a submission's own text reaches its results (coursekit.grading.feedback)."""
 
-from coursekit import feedback
+from coursekit.grading import feedback
 
 
 def test_control_and_format_characters_never_pass():

@@ -16,14 +16,17 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from coursekit import cli, grade_batch, sandbox, workeruids
-from coursekit.bench_grading import make_batch
-from coursekit.cgroups import cpu_share_bounded
-from coursekit.grade_batch import batch_assignment, fingerprint, finished, submissions_in
-from coursekit.identify import detect_assignment
+from coursekit import cli
+from coursekit.authoring.release import write_solved
+from coursekit.course import grade_batch
+from coursekit.course.bench_grading import make_batch
+from coursekit.course.grade_batch import batch_assignment, fingerprint, finished, submissions_in
+from coursekit.course.report import BATCH_KEY, FIXED_COLUMNS
+from coursekit.grading.identify import detect_assignment
 from coursekit.reference import Reference
-from coursekit.release import write_solved
-from coursekit.report import BATCH_KEY, FIXED_COLUMNS
+from coursekit.sandbox import isolation as sandbox
+from coursekit.sandbox import workeruids
+from coursekit.sandbox.cgroups import cpu_share_bounded
 from grading_support import (
     A1,
     REPO,
@@ -266,8 +269,8 @@ def test_regrade_after_a_change_grades_only_what_it_affects(tree, tmp_path, caps
 
 
 def test_fingerprints_name_what_changed_and_nothing_else(tree):
-    from coursekit import regrade
-    from coursekit.results import Results, TodoResult
+    from coursekit.grading import regrade
+    from coursekit.grading.results import Results, TodoResult
 
     def recorded():
         fps = regrade.fingerprints(Reference(tree), "assignment1")

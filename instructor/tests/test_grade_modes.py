@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from conftest import write_tree
-from coursekit import sandbox, workeruids
+from coursekit.authoring.release import write_solved
 from coursekit.reference import Reference
-from coursekit.release import write_solved
+from coursekit.sandbox import isolation as sandbox
+from coursekit.sandbox import workeruids
 from test_sandbox import ROOT, in_readable_python_world, needs_namespaces
 
 CHEAT = '''

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import pytest
 from coursekit import cli, config
-from coursekit.bench_container import Box
+from coursekit.authoring.release import write_solved
 from coursekit.config import ConfigError, Visibility
-from coursekit.container import memory_limit_mb, too_small
-from coursekit.gradescope import WORKER_UID, AutograderError, build
+from coursekit.course.bench_container import Box
+from coursekit.course.gradescope import WORKER_UID, AutograderError, build
+from coursekit.course.submission_limit import decide
+from coursekit.grading.results import Check, Results, TodoResult
 from coursekit.reference import Reference
-from coursekit.release import write_solved
-from coursekit.results import Check, Results, TodoResult
-from coursekit.submission_limit import decide
+from coursekit.sandbox.container import memory_limit_mb, too_small
 
 REPO = Path(__file__).resolve().parents[2]
 SYSTEM_PYTHON = Path("/usr/bin/python3")
@@ -64,7 +64,7 @@ def test_zip_layout(tree, tmp_path, capsys):
     for needed in ("README.md", "autograder.json", "reference/cs231n/ops.py", "reference/instructor/grading.toml",
                    "reference/instructor/hidden_tests/ops.py", "reference/tests/test_ops.py",
                    "reference/assignment1/demo.ipynb", "reference/assignment2/other.ipynb",
-                   "reference/get_datasets.sh", "coursekit/pyproject.toml", "coursekit/coursekit/grade.py"):
+                   "reference/get_datasets.sh", "coursekit/pyproject.toml", "coursekit/coursekit/grading/grade.py"):
         assert needed in members, needed
     assert "out = a + b" in read(zip_path, "reference/cs231n/ops.py")  # the reference, not the stub
     # coursekit/regions.py is a link to cs231n/regions.py in the repository: the grader gets the file itself.

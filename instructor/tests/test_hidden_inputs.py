@@ -1,7 +1,7 @@
 """Hidden inputs are drawn afresh per grading, yet the same for the same code (issue 19, item 5).
 
 A check draws its random inputs from Tester.rng(n), seeded from a salt (an HMAC of the graded package under
-the grader's secret, coursekit/secret.py), the check's name and n. A submission that carries its inputs out
+the grader's secret, coursekit/grading/secret.py), the check's name and n. A submission that carries its inputs out
 (here: in an exception message) sees the same ones at a regrade of the same code, and others as soon as its
 code or the grader's secret changes.
 """
@@ -13,7 +13,7 @@ import stat
 
 import numpy as np
 import pytest
-from coursekit import hidden, secret
+from coursekit.grading import hidden, secret
 from grading_support import A1, grader, output_of, set_region, submission
 from variants import NEURAL_NET
 

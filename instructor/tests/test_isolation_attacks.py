@@ -8,7 +8,8 @@
 """
 
 import pytest
-from coursekit import sandbox, workeruids
+from coursekit.sandbox import isolation as sandbox
+from coursekit.sandbox import workeruids
 from grading_support import (
     A2,
     bases,

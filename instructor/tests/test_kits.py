@@ -24,9 +24,9 @@ from pathlib import Path
 
 import pytest
 import tomllib
-from coursekit.leaks import public_lines
+from coursekit.authoring.leaks import public_lines
+from coursekit.authoring.release import release_assignment, write_solved
 from coursekit.reference import Reference
-from coursekit.release import release_assignment, write_solved
 
 REPO = Path(__file__).resolve().parents[2]
 NEVER_SHIPPED = ("benchmarks/", "instructor/", "Makefile", "CONTRIBUTING.md", "tests/test_bench", "cs231n/bench")

@@ -1,4 +1,4 @@
-"""Notebook TODOs: what a point certifies (coursekit/models.py), attack by attack.
+"""Notebook TODOs: what a point certifies (coursekit/grading/models.py), attack by attack.
 
 The grader-side rules are tested on grade_model with a stand-in for the submission's class; the worker
 side (the submission's own class reproduces the model) through the real grader on submissions of the real
@@ -18,9 +18,9 @@ import zipfile
 import nbformat
 import numpy as np
 import pytest
-from coursekit import models, session
 from coursekit.config import ConfigError, Todo, load
-from coursekit.models import DataCache, find_graded_cell, grade_model
+from coursekit.grading import models, session
+from coursekit.grading.models import DataCache, find_graded_cell, grade_model
 from grading_support import A1, A2, REPO, code_todos, graded, grader, points, reference, scores, submission
 
 from cs231n.classifiers import cnn, fc_net, neural_net
@@ -373,7 +373,8 @@ BOUNDED_PREPARE = """
 import json, resource, sys
 from pathlib import Path
 import numpy as np
-from coursekit import models, session
+from coursekit.grading import models
+from coursekit.grading import session
 from coursekit.config import ConfigError, Todo, load
 limit = 3 * 2**30
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

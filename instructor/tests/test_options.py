@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 from coursekit import cli
-from coursekit.options import DEFAULTS, GradeOptions
+from coursekit.grading.options import DEFAULTS, GradeOptions
 
 # A value other than its default for every field: a round trip through the real parser must give each back.
 EVERY = GradeOptions(submission="s.zip", results="r.json", root="/ref", config="/ref/g.toml", base="/kit",

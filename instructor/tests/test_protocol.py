@@ -7,8 +7,8 @@ import threading
 
 import numpy as np
 import pytest
-from coursekit import session, worker
-from coursekit.protocol import (
+from coursekit.grading import session, worker
+from coursekit.grading.protocol import (
     Callback,
     Channel,
     Error,

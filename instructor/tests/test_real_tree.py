@@ -7,10 +7,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from coursekit.hidden import load_checks
+from coursekit.authoring.release import public_lines, release_assignment
+from coursekit.grading.hidden import load_checks
 from coursekit.markers import START
 from coursekit.reference import Reference
-from coursekit.release import public_lines, release_assignment
 
 REPO = Path(__file__).resolve().parents[2]
 

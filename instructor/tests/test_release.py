@@ -8,8 +8,8 @@ import pytest
 import tomllib
 from conftest import END, START
 from coursekit import cli
+from coursekit.authoring.release import ReleaseError, release_assignment, write_solved
 from coursekit.reference import Reference
-from coursekit.release import ReleaseError, release_assignment, write_solved
 
 
 def test_release_builds_both_kits(tree, tmp_path, capsys):

@@ -4,8 +4,9 @@ import csv
 import json
 
 import pytest
-from coursekit import cli, report
-from coursekit.report import BATCH_KEY
+from coursekit import cli
+from coursekit.course import report
+from coursekit.course.report import BATCH_KEY
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

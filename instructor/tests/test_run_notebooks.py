@@ -2,7 +2,7 @@ import re
 
 import nbformat
 from coursekit import cli
-from coursekit.run_notebooks import format_table, results_of
+from coursekit.notebooks.run_notebooks import format_table, results_of
 
 
 def test_runs_notebooks_and_collects_results(tree, tmp_path, capsys):

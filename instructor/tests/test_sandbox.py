@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from coursekit import jail, sandbox, scrub, workeruids
+from coursekit.sandbox import isolation as sandbox
+from coursekit.sandbox import jail, scrub, workeruids
 from grading_support import in_readable_python_world
 
 ROOT = os.geteuid() == 0
@@ -155,7 +156,9 @@ def test_detect_tries_the_registered_backends_in_strength_order(monkeypatch):
 UID_MODE = r'''
 import json, os, subprocess, sys, time
 sys.path.insert(0, sys.argv[1])
-from coursekit import sandbox, scrub, workeruids
+from coursekit.sandbox import isolation as sandbox
+from coursekit.sandbox import scrub
+from coursekit.sandbox import workeruids
 iso = sandbox.detect("uid", python=sys.argv[2])
 report = {"mode": iso.name}
 with iso.slot() as uid:
@@ -279,7 +282,8 @@ def test_a_program_finds_nothing_of_the_one_before_in_the_namespaces_mode():
 UID_STORES = r"""
 import json, sys
 sys.path[:0] = [sys.argv[1], sys.argv[3]]
-from coursekit import sandbox, scrub
+from coursekit.sandbox import isolation as sandbox
+from coursekit.sandbox import scrub
 from test_sandbox import write_then_read
 iso = sandbox.detect("uid", python=sys.argv[2])
 with iso.slot() as uid:

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from coursekit import config
-from coursekit.hidden import load_checks
+from coursekit.grading.hidden import load_checks
 
 REPO = Path(__file__).resolve().parents[2]
 CHECKS = REPO / "instructor/hidden_tests"
@@ -107,7 +107,7 @@ def _folder(tmp_path, body):
     folder = tmp_path / "checks"
     folder.mkdir(parents=True)
     shutil.copyfile(CHECKS / "_support.py", folder / "_support.py")
-    (folder / "mine.py").write_text("import _support as S\nfrom coursekit.hidden import check\n\n" + body)
+    (folder / "mine.py").write_text("import _support as S\nfrom coursekit.grading.hidden import check\n\n" + body)
     return folder
 
 

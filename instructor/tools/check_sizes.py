@@ -35,7 +35,7 @@ def _code_lines(text):
 def sizes(folder):
     """([(lines, module)], [(code lines, module:function)]) of the .py files of `folder`."""
     modules, functions = [], []
-    for path in sorted(Path(folder).glob("*.py")):
+    for path in sorted(Path(folder).rglob("*.py")):
         text = path.read_text(encoding="utf-8")
         modules.append((len(text.splitlines()), path.name))
         tree, code = _code_lines(text)

@@ -1,7 +1,7 @@
 """Measure how far honest implementations and typical bugs land from the reference, per code TODO.
 
 The hidden checks compare a submission's values with the reference's (gradients with its analytic ones)
-by the normalised difference max|got - expected| / max|expected| (coursekit/compare.py, imported here too).
+by the normalised difference max|got - expected| / max|expected| (coursekit/grading/compare.py, imported here too).
 Their tolerances (the TOL tables of instructor/hidden_tests/*.py, keyed by TODO id) must sit far above what correct code differs by (summation order, float32
 rounding) and far below what wrong code differs by. This script measures both:
 

@@ -4,7 +4,7 @@ float32 variants through float64, and the rows a measure returns."""
 import copy
 
 import numpy as np
-from coursekit.compare import difference, grads_floor
+from coursekit.grading.compare import difference, grads_floor
 
 F32, F64 = np.float32, np.float64
 # The measures return their rows keyed by TODO id (grading.toml's), as the checks' TOL tables are.

@@ -1,0 +1,1 @@
+"""Authoring: from the reference tree to the student kits (release, leak scans, the kit README)."""

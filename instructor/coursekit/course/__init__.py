@@ -1,0 +1,1 @@
+"""Course scale: validating the course's grading, batches, reports, the gradebook, Gradescope."""

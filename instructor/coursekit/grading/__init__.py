@@ -1,0 +1,1 @@
+"""Grading: one submission, from its files to its results (checks, workers, models)."""

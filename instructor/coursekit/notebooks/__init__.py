@@ -1,0 +1,1 @@
+"""Notebooks: their files, headless runs, the offline dataset stand-in."""

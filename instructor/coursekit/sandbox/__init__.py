@@ -1,0 +1,1 @@
+"""Where student code runs: isolation backends, the jail launcher, cleaning, cgroups."""
