@@ -127,3 +127,17 @@ def test_unisolated_grading_warns_and_can_refuse(submissions, tmp_path):
     refused = json.loads(results.read_text())
     assert refused["tests"] == [] and "nothing was graded" in refused["output"]
     assert os.path.exists(results)
+
+
+def test_a_rejected_submission_says_why_on_the_terminal(submissions, tmp_path):
+    tree, _, _ = submissions
+    not_zip = tmp_path / "a1_submission.zip"
+    not_zip.write_bytes(b"PK? not really a zip")
+    results = tmp_path / "rejected.json"
+    argv = [sys.executable, "-m", "coursekit", "grade", str(not_zip), "--root", str(tree), "--assignment",
+            "assignment1", "--results", str(results), "--isolation", "none"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rejected = [line for line in proc.stdout.splitlines() if line.startswith("submission rejected:")]
+    assert len(rejected) == 1 and "not a valid zip" in rejected[0]
+    assert rejected[0] in json.loads(results.read_text())["output"]

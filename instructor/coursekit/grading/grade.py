@@ -250,6 +250,9 @@ def main(options):
     write_results(results_path, outcome.to_gradescope())
     print(f"{o.submission}: {outcome.score:g} / {outcome.max_score:g} -> {results_path}")
     print(outcome.notes[0])
+    # Why nothing was graded belongs on the terminal too, not only in results.json: without it a rejected
+    # submission reads as a grader that failed every TODO.
+    print(*(n for n in outcome.notes[1:] if n.startswith(("submission rejected:", "grader error ("))), sep="\n")
     for todo in outcome.todos:
         print(f"  {todo.status:6}  {todo.score:g}/{todo.points:g}  {todo.label}")
     return 0
