@@ -67,7 +67,7 @@ def rng_normal(rng, shape, dtype=F64, scale=1.0, shift=0.0):
     return (shift + scale * rng.standard_normal(shape)).astype(dtype)
 
 
-def backward_rows(forward, variants, cases, douts=None):
+def backward_rows(forward, variants, cases):
     """Rows (variant, dtype, diff) of backward variants on the reference forward's cache."""
     rng = case_rng(7)
     rows = []
