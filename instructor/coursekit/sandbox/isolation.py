@@ -49,13 +49,11 @@ backends share (slots, killing a uid's processes, what a uid can read).
 """
 
 import contextlib
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -65,6 +63,7 @@ from pathlib import Path
 from . import scrub
 from .cgroups import Cgroups
 from .jail import JailSpec
+from .launch import interpreter_paths, launcher, run_jail, system_paths
 from .workeruids import DEFAULT_UID_BASE, SLOTS, IsolationError, free_slot, kill_uid, readable_by
 
 
@@ -75,52 +74,6 @@ class ProgramLimits:
     file_mb: int = 64
     nproc: int = 128
     tmp_mb: int = 128
-
-
-def _launcher():
-    """argv and environment of the launcher (jail.py), run by the grader's own interpreter in isolated mode."""
-    package_parent = str(Path(__file__).resolve().parents[2])
-    code = "import sys; sys.path.insert(0, sys.argv[1]); import coursekit.sandbox.jail; coursekit.sandbox.jail.main()"
-    return [sys.executable, "-I", "-c", code, package_parent], {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-
-
-def _run_jail(spec, timeout=60):
-    """Run the launcher on a JailSpec to completion (probes); return (returncode, stderr)."""
-    argv, env = _launcher()
-    proc = subprocess.run(argv, input=spec.to_json().encode(), capture_output=True, timeout=timeout, env=env)
-    return proc.returncode, proc.stderr.decode(errors="replace")
-
-
-@cache
-def interpreter_paths(python=sys.executable):
-    """Folders the worker interpreter needs, read-only: its prefixes and the real folder of its binary."""
-    code = ("import json, sys, sysconfig; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, "
-            "sys.base_exec_prefix, sysconfig.get_paths()['purelib'], sysconfig.get_paths()['platlib']]))")
-    if python == sys.executable:
-        paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                 sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
-    else:
-        paths = json.loads(subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, check=True).stdout)
-    paths.append(str(Path(os.path.realpath(python)).parent))
-    out = []
-    for p in sorted({os.path.realpath(p) for p in paths}):
-        if not any(p.startswith(q + os.sep) for q in out):
-            out.append(p)
-    return tuple(out)
-
-
-def system_paths():
-    """(read-only folders, symlinks) of the system every program needs."""
-    ro, links = [], {}
-    for p in ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"):
-        if os.path.islink(p):
-            links[p] = os.readlink(p)
-        elif os.path.isdir(p):
-            ro.append(p)
-    for p in ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/ssl/certs/ca-certificates.crt"):
-        if os.path.isfile(p):
-            ro.append(p)
-    return ro, links
 
 
 # -- the backends: one class per isolation mode ------------------------------------------------------
@@ -376,7 +329,7 @@ def _probe_namespaces():
             argv=[sys.executable, "-I", "-c", "import os, sys; sys.exit(0 if os.getpid() == 1 and os.getuid() != 0 else 3)"],
         )
         try:
-            code, err = _run_jail(spec)
+            code, err = run_jail(spec)
         except (OSError, subprocess.SubprocessError) as exc:
             return f"the namespace probe failed to run ({exc})"
         return "" if code == 0 else f"namespaces are not available here ({err.strip().splitlines()[-1:] or code})"
@@ -395,7 +348,7 @@ def _uid_can_run(python, uid_base):
         spec = JailSpec(mode=UidIsolation.name, uid=uid, gid=uid, memory_mb=2048, cpu_seconds=60, file_mb=1, nproc=64, cwd="/",
                         env={"PATH": "/usr/bin:/bin"}, argv=[python, "-I", "-c", "import numpy"])
         try:
-            code, err = _run_jail(spec)
+            code, err = run_jail(spec)
         except (OSError, subprocess.SubprocessError) as exc:
             return str(exc)
         kill_uid(uid)
@@ -548,9 +501,9 @@ class Run:
                 cwd=cwd or home,
                 **self.iso.jail_fields(self, home, ro_extra, rw_extra),
             )
-            launcher, launcher_env = _launcher()
+            argv_launcher, launcher_env = launcher()
             proc = subprocess.Popen(
-                launcher, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                argv_launcher, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                 pass_fds=pass_fds, env=launcher_env, start_new_session=True,
             )
             proc.lane, proc.home, proc.cleaned = uid, own_home, False
