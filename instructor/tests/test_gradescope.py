@@ -308,7 +308,7 @@ def autograder(tmp_path_factory):
     zip_path, _ = build(Reference(REPO), "assignment1", out)
     # CIFAR-10 cannot be downloaded here: setup.sh fetches a stand-in in its layout through get_datasets.sh's
     # URL and md5 overrides, so the download step runs all the same.
-    from coursekit import cifar_format  # imports cs231n: only when the simulation runs
+    from coursekit.notebooks import cifar_format  # imports cs231n: only when the simulation runs
 
     cifar_format.main(out=out / "cifar/cifar-10-batches-py", num_train=50, num_test=10)
     tarball = out / "cifar-10-python.tar.gz"
