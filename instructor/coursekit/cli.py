@@ -19,8 +19,9 @@ def _isolation(parser):
     parser.add_argument("--require-isolation", action="store_true",
                         help="refuse to grade when student code would run unisolated")
     parser.add_argument("--worker-python", help="interpreter of the workers (uid mode; default: this one)")
-    parser.add_argument("--worker-uid-base", type=int, default=47000,
-                        help="first of the 16 uids student code runs as, one per concurrent grader (default: 47000)")
+    parser.add_argument("--worker-uid-base", type=int, default=sandbox.DEFAULT_UID_BASE,
+                        help=f"first of the {sandbox.SLOTS} uids student code runs as, one per concurrent grader "
+                        f"(default: {sandbox.DEFAULT_UID_BASE})")
 
 
 def build_parser():
